@@ -1,0 +1,49 @@
+import type { NativeImage } from '../native/binding.js';
+import type { ModelInfo } from '../model/types.js';
+
+export type BackendName = 'cpu' | 'tensorrt';
+
+/** Resolved, validated per-call post-processing parameters. */
+export interface DetectParams {
+  conf: number;
+  iou: number;
+  maxDet: number;
+  agnostic: boolean;
+  /** null = all classes. */
+  classes: readonly number[] | null;
+}
+
+/** One image's raw result from a backend, before names are attached. */
+export interface BackendImageResult {
+  /** Rows of [x1, y1, x2, y2, score, cls] in original-image pixels. */
+  rows: Float32Array;
+  speed: { preprocess: number; inference: number; postprocess: number };
+}
+
+/**
+ * A backend runs the whole pixels -> boxes pipeline for a batch of decoded images. The CPU backend does
+ * letterbox/NMS natively and inference in onnxruntime worker threads; the TensorRT backend does all of
+ * it on the GPU. Implementations must never block the JS thread and must be safe to call concurrently.
+ */
+export interface Backend {
+  readonly name: BackendName;
+  readonly model: ModelInfo;
+  /** Images per inference run (1 for a static batch-1 model). */
+  readonly maxBatch: number;
+  /** How many runs can execute at once (workers / execution contexts). */
+  readonly concurrency: number;
+  /** Human-readable description for logs and `doctor` (threads, precision, ...). */
+  describe(): Record<string, unknown>;
+  detect(images: NativeImage[], params: DetectParams, signal?: AbortSignal): Promise<BackendImageResult[]>;
+  /**
+   * Runs an already letterboxed float32 tensor [n, 3, H, W] (RGB, 0..1). Boxes come back in
+   * network-input pixels (scale_boxes is the identity, plus the clamp).
+   */
+  detectTensor(
+    tensor: Float32Array,
+    n: number,
+    params: DetectParams,
+    signal?: AbortSignal,
+  ): Promise<BackendImageResult[]>;
+  dispose(): Promise<void>;
+}

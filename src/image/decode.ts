@@ -1,0 +1,119 @@
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { invalidOption, YoloTrtError } from '../errors.js';
+import type { NativeImage } from '../native/binding.js';
+import { isRawImageInput, validateRawImage, type RawImageInput } from './raw-input.js';
+
+/** What `detect()` accepts: a file path, encoded image bytes, or raw pixels. */
+export type ImageInput = string | Uint8Array | RawImageInput;
+
+/** Default pixel limit: ~100 MP. Decompression bombs are refused before any pixel is decoded. */
+export const DEFAULT_LIMIT_INPUT_PIXELS = 100_000_000;
+
+/**
+ * Raster formats we decode. OpenCV's imread (the reference) reads none of sharp's vector or document
+ * inputs (SVG, PDF), and rendering those from untrusted bytes is a risk we do not need.
+ */
+const RASTER_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif', 'jp2', 'jxl', 'raw']);
+
+export interface DecodeOptions {
+  limitInputPixels?: number;
+}
+
+export interface DecodedImage extends NativeImage {
+  /** Where the image came from, for messages (path, or 'buffer'). */
+  source: string;
+}
+
+/**
+ * Decodes any accepted input into 8-bit RGB (or gray) pixels, the way the reference pipeline reads
+ * images: EXIF orientation applied (OpenCV's imread does this by default), embedded ICC profiles ignored
+ * (imread does not colour-manage), alpha dropped (IMREAD_COLOR drops it). Runs in libvips' threads.
+ */
+export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const limit = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
+  if (typeof input === 'string') {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(input);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new YoloTrtError(
+        code === 'ENOENT' || code === 'ENOTDIR' ? 'ERR_IMAGE_NOT_FOUND' : 'ERR_BAD_IMAGE',
+        `Cannot read image ${input}: ${(err as Error).message}`,
+        { cause: err, details: { path: input } },
+      );
+    }
+    return decodeEncoded(bytes, input, limit);
+  }
+  if (input instanceof Uint8Array) return decodeEncoded(input, 'buffer', limit);
+  if (isRawImageInput(input)) return { ...validateRawImage(input, limit), source: 'raw' };
+  throw invalidOption('image', 'a file path, a Buffer/Uint8Array of an encoded image, or raw pixels', input);
+}
+
+async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): Promise<DecodedImage> {
+  const where = source === 'buffer' ? 'Image buffer' : `Image ${source}`;
+  if (bytes.byteLength === 0) {
+    throw new YoloTrtError('ERR_BAD_IMAGE', `${where} is empty (0 bytes)`, { details: { source } });
+  }
+  const pipeline = sharp(bytes, {
+    limitInputPixels: limit,
+    failOn: 'warning',
+    ignoreIcc: true,
+    autoOrient: true,
+  });
+  let format: string | undefined;
+  try {
+    format = (await pipeline.metadata()).format;
+  } catch (err) {
+    throw mapSharpError(err, where, source);
+  }
+  if (format === undefined || !RASTER_FORMATS.has(format)) {
+    throw new YoloTrtError(
+      'ERR_UNSUPPORTED_FORMAT',
+      `${where} is ${format ?? 'an unknown format'}; expected a raster image (JPEG, PNG, WebP, GIF, TIFF, AVIF/HEIF)`,
+      { details: { source, format } },
+    );
+  }
+  try {
+    const { data, info } = await pipeline
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 && info.channels !== 1) {
+      throw new YoloTrtError('ERR_UNSUPPORTED_FORMAT', `${where} decoded to ${info.channels} channels`);
+    }
+    const data8 = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return {
+      data: data8,
+      width: info.width,
+      height: info.height,
+      stride: info.width * info.channels,
+      format: info.channels === 3 ? 'rgb' : 'gray',
+      source,
+    };
+  } catch (err) {
+    if (err instanceof YoloTrtError) throw err;
+    throw mapSharpError(err, where, source);
+  }
+}
+
+function mapSharpError(err: unknown, where: string, source: string): YoloTrtError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/pixel limit/i.test(message)) {
+    return new YoloTrtError('ERR_IMAGE_TOO_LARGE', `${where} exceeds the pixel limit: ${message}`, {
+      cause: err,
+      details: { source },
+    });
+  }
+  if (/unsupported image format/i.test(message)) {
+    return new YoloTrtError('ERR_UNSUPPORTED_FORMAT', `${where} is not a supported image format`, {
+      cause: err,
+      details: { source },
+    });
+  }
+  return new YoloTrtError('ERR_BAD_IMAGE', `${where} could not be decoded: ${message.trim()}`, {
+    cause: err,
+    details: { source },
+  });
+}

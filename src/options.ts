@@ -1,0 +1,159 @@
+import { invalidOption } from './errors.js';
+import type { DetectParams } from './backends/backend.js';
+import { DEFAULT_LIMIT_INPUT_PIXELS } from './image/decode.js';
+
+/** Ultralytics' predict defaults. */
+export const DEFAULTS = { conf: 0.25, iou: 0.7, maxDet: 300, agnostic: false } as const;
+
+/** NMS never sees more than this many candidates (Ultralytics' max_nms); max_det cannot exceed it. */
+export const MAX_NMS_CANDIDATES = 30_000;
+
+export type BackendRequest = 'auto' | 'cpu' | 'tensorrt';
+
+/** Per-call thresholds; each overrides the detector's default. */
+export interface DetectOptions {
+  /** Score threshold, strict (score > conf). Default 0.25. */
+  conf?: number;
+  /** NMS IoU threshold. Default 0.7. */
+  iou?: number;
+  /** Maximum detections per image. Default 300. */
+  maxDet?: number;
+  /** Keep only these class ids. Default: all. */
+  classes?: readonly number[] | null;
+  /** Class-agnostic NMS. Default false. */
+  agnostic?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface CpuOptions {
+  /** onnxruntime sessions, each in its own worker thread. */
+  workers?: number;
+  /** Threads per session for one operator. */
+  intraOpThreads?: number;
+  /** Threads per session across operators. */
+  interOpThreads?: number;
+  /** Images per run for models with a dynamic batch dimension. */
+  maxBatch?: number;
+}
+
+export interface DetectorOptions extends Omit<DetectOptions, 'signal'> {
+  /** Path to a YOLO ONNX detect export. */
+  model: string;
+  /** 'auto' (default) picks tensorrt where it is built and usable, else cpu. */
+  backend?: BackendRequest;
+  /** Refuse images with more pixels than this (decompression bombs). Default 100_000_000. */
+  limitInputPixels?: number;
+  /** Threads for native letterbox/NMS per batch. Default: all cores, at most 8. */
+  preprocessThreads?: number;
+  cpu?: CpuOptions;
+  signal?: AbortSignal;
+}
+
+export interface ResolvedDetectorOptions {
+  model: string;
+  backend: BackendRequest;
+  limitInputPixels: number;
+  preprocessThreads: number | undefined;
+  cpu: CpuOptions;
+  defaults: DetectParams;
+}
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function checkUnitInterval(name: string, v: unknown): number {
+  if (!isFiniteNumber(v) || v < 0 || v > 1) throw invalidOption(name, 'a number between 0 and 1', v);
+  return v;
+}
+
+function checkPositiveInt(name: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw invalidOption(name, `an integer between 1 and ${max}`, v);
+  }
+  return v;
+}
+
+function checkOptionalPositiveInt(name: string, v: unknown, max: number): number | undefined {
+  return v === undefined ? undefined : checkPositiveInt(name, v, max);
+}
+
+/**
+ * Merges per-call options over defaults and validates them against the model's class count, so native
+ * code never sees a NaN threshold or an unknown class id.
+ */
+export function resolveDetectParams(
+  base: DetectParams,
+  overrides: Omit<DetectOptions, 'signal'> | undefined,
+  numClasses: number,
+): DetectParams {
+  const o = overrides ?? {};
+  if (typeof o !== 'object') throw invalidOption('options', 'an object', o);
+  const conf = o.conf === undefined ? base.conf : checkUnitInterval('conf', o.conf);
+  const iou = o.iou === undefined ? base.iou : checkUnitInterval('iou', o.iou);
+  const maxDet =
+    o.maxDet === undefined ? base.maxDet : checkPositiveInt('maxDet', o.maxDet, MAX_NMS_CANDIDATES);
+  let agnostic = base.agnostic;
+  if (o.agnostic !== undefined) {
+    if (typeof o.agnostic !== 'boolean') throw invalidOption('agnostic', 'a boolean', o.agnostic);
+    agnostic = o.agnostic;
+  }
+  let classes = base.classes;
+  if (o.classes !== undefined) classes = checkClasses(o.classes, numClasses);
+  return { conf, iou, maxDet, agnostic, classes };
+}
+
+function checkClasses(v: unknown, numClasses: number): readonly number[] | null {
+  if (v === null) return null;
+  if (!Array.isArray(v)) throw invalidOption('classes', 'an array of class ids or null', v);
+  for (const c of v) {
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= numClasses) {
+      throw invalidOption(
+        'classes',
+        `class ids between 0 and ${numClasses - 1} (the model has ${numClasses} classes)`,
+        c,
+      );
+    }
+  }
+  return [...new Set(v as number[])].sort((a, b) => a - b);
+}
+
+/** Validates Detector.create options (class ids are checked later, once the model is read). */
+export function resolveDetectorOptions(options: DetectorOptions): ResolvedDetectorOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOption('options', 'an object with at least { model }', options);
+  }
+  if (typeof options.model !== 'string' || options.model.length === 0) {
+    throw invalidOption('model', 'a path to an ONNX file', options.model);
+  }
+  const backend = options.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'cpu' && backend !== 'tensorrt') {
+    throw invalidOption('backend', "one of 'auto', 'cpu', 'tensorrt'", backend);
+  }
+  const limitInputPixels =
+    options.limitInputPixels === undefined
+      ? DEFAULT_LIMIT_INPUT_PIXELS
+      : checkPositiveInt('limitInputPixels', options.limitInputPixels, Number.MAX_SAFE_INTEGER);
+  const preprocessThreads = checkOptionalPositiveInt('preprocessThreads', options.preprocessThreads, 256);
+  const cpuIn = options.cpu ?? {};
+  if (typeof cpuIn !== 'object' || cpuIn === null) throw invalidOption('cpu', 'an object', cpuIn);
+  const cpu: CpuOptions = {
+    workers: checkOptionalPositiveInt('cpu.workers', cpuIn.workers, 64),
+    intraOpThreads: checkOptionalPositiveInt('cpu.intraOpThreads', cpuIn.intraOpThreads, 1024),
+    interOpThreads: checkOptionalPositiveInt('cpu.interOpThreads', cpuIn.interOpThreads, 1024),
+    maxBatch: checkOptionalPositiveInt('cpu.maxBatch', cpuIn.maxBatch, 1024),
+  };
+  // Class ids need the model's class count: validated against it in Detector.create.
+  const defaults = resolveDetectParams(
+    {
+      conf: DEFAULTS.conf,
+      iou: DEFAULTS.iou,
+      maxDet: DEFAULTS.maxDet,
+      agnostic: DEFAULTS.agnostic,
+      classes: null,
+    },
+    { ...options, classes: undefined },
+    Number.MAX_SAFE_INTEGER,
+  );
+  return { model: options.model, backend, limitInputPixels, preprocessThreads, cpu, defaults };
+}
