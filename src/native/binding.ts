@@ -7,6 +7,10 @@
  * - slow calls return Promises resolved from a libuv worker (AsyncWorker), never blocking the JS thread;
  * - pixel buffers are kept alive by a reference while the worker runs and are not written by C++;
  * - errors are Error objects with a stable `code` (see ../errors.ts ErrorCode) copied from the C++ error.
+ *   Argument errors reject the returned promise (they are not thrown synchronously): ERR_INVALID_OPTION
+ *   for options and array shapes, ERR_BAD_IMAGE for pixel buffers that do not match their
+ *   width/height/stride, ERR_UNSUPPORTED_FORMAT for an unknown `format`. letterboxGeometry() throws
+ *   ERR_INVALID_OPTION synchronously. Use wrapNativeError/callNative (./load.ts) to get YoloTrtError.
  */
 
 /** Channel layout of 8-bit pixels. 'gray' is 1 channel, rgb/bgr 3, rgba/bgra 4 (alpha is dropped). */
@@ -47,6 +51,14 @@ export interface PreprocessOptions {
   dtype: TensorDType;
   /** Worker threads used for this batch (>= 1). Images are split across them. */
   threads: number;
+  /**
+   * Optional: write into this array instead of allocating a new one (Float32Array for float32,
+   * Uint16Array for float16, Uint8Array for uint8; at least n*3*H*W elements; must not share memory
+   * with the input pixels). It is returned as `tensor` (a view of its first n*3*H*W elements when
+   * longer). Reusing one output avoids first-touch page faults of fresh memory, which cost ~12 us per
+   * 4 KiB page on our sandboxed CI (15-20 ms per 640x640 float32 image, 10x the letterbox itself).
+   */
+  output?: Float32Array | Uint16Array | Uint8Array;
 }
 
 export interface PreprocessResult {
@@ -100,10 +112,180 @@ export interface NativeCapabilities {
   tensorrt: { compiled: boolean; version: string | null };
 }
 
+// ---- GPU surface (CUDA / TensorRT builds only; see native/addon/gpu_register.h) ---------------------
+
+/** Detection parameters of one GPU call (the CPU path passes the same values to postprocess()). */
+export interface GpuDetectParams {
+  conf: number;
+  iou: number;
+  maxDet: number;
+  agnostic: boolean;
+  /** Keep only these class ids; null = all. */
+  classes: Int32Array | null;
+}
+
+export interface GpuDetectResult {
+  /** Per image: rows of [x1, y1, x2, y2, score, cls], score-descending. */
+  detections: Float32Array[];
+  /** Milliseconds of this batch: preprocess (pack + upload + letterbox), inference, postprocess (decode + NMS + download). */
+  timing: { preprocess: number; inference: number; postprocess: number };
+}
+
+export type TrtPrecision = 'fp32' | 'fp16' | 'int8';
+
+export interface TrtBuildOptions {
+  precision: TrtPrecision;
+  /** Network input size (used when the ONNX declares dynamic height/width). */
+  inputWidth: number;
+  inputHeight: number;
+  /** Optimization profile for a dynamic batch (ignored when the ONNX batch is fixed). */
+  minBatch: number;
+  optBatch: number;
+  maxBatch: number;
+  /** Builder workspace limit in bytes; 0 = TensorRT's default. */
+  workspaceBytes: number;
+  /** CUDA device index. */
+  device: number;
+  /** A timing cache from an earlier build on this GPU + TensorRT, or null. */
+  timingCache: Uint8Array | null;
+  /** The ONNX file's path, for models with external weights; null when the bytes are all there is. */
+  onnxPath: string | null;
+  /**
+   * INT8 entropy calibration (TensorRT < 10 only, see NativeTensorRt.features): images letterboxed by
+   * preprocess() into float32 [count, 3, H, W].
+   */
+  calibration: { tensor: Float32Array; count: number; batch: number; cache: Uint8Array | null } | null;
+}
+
+/** One IProgressMonitor event (TensorRT >= 10). */
+export interface TrtBuildProgress {
+  kind: 'start' | 'step' | 'finish';
+  phase: string;
+  parent: string | null;
+  /** kind 'start': steps in the phase. */
+  steps: number;
+  /** kind 'step': the step just completed (0-based). */
+  step: number;
+}
+
+export interface TrtBuildResult {
+  /** The serialized engine (a bare plan). */
+  plan: Uint8Array;
+  /** The updated timing cache to persist, or null. */
+  timingCache: Uint8Array | null;
+  /** The calibration table TensorRT wrote (INT8 with a calibrator), or null. */
+  calibrationCache: Uint8Array | null;
+  dynamicBatch: boolean;
+  /** The ONNX carried Q/DQ nodes (explicit quantization). */
+  quantizedModel: boolean;
+  /** TensorRT warnings and errors of the build. */
+  log: string[];
+}
+
+export interface TrtBuildJob {
+  /** Rejects with ABORT_ERR after cancel(). */
+  promise: Promise<TrtBuildResult>;
+  /** Stops the build at the next progress step (TensorRT >= 10) or before it starts (older versions). */
+  cancel(): void;
+}
+
+export interface TrtEngineInfo {
+  inputName: string;
+  outputName: string;
+  inputType: 'float32' | 'float16';
+  outputType: 'float32' | 'float16';
+  dynamicBatch: boolean;
+  /** The engine's own batch range (fixed batch: min == max). */
+  minBatch: number;
+  maxBatch: number;
+  /** Images per detect() call this engine object accepts. */
+  batch: number;
+  width: number;
+  height: number;
+  /** 4 + number of classes. */
+  channels: number;
+  anchors: number;
+  /** Execution contexts (concurrent detect() calls that run in parallel). */
+  contexts: number;
+}
+
+/** A loaded engine with its pool of execution contexts. */
+export interface NativeTrtEngine {
+  readonly info: TrtEngineInfo;
+  /** Up to info.batch images -> detections in original-image pixels. */
+  detect(images: NativeImage[], params: GpuDetectParams): Promise<GpuDetectResult>;
+  /** A letterboxed float32 tensor [n, 3, H, W] -> detections in network-input pixels. */
+  detectTensor(tensor: Float32Array, n: number, params: GpuDetectParams): Promise<GpuDetectResult>;
+  /** Frees contexts, buffers and the engine (after calls still running); later calls reject ERR_DISPOSED. */
+  dispose(): Promise<void>;
+}
+
+export interface NativeTensorRt {
+  /** The libnvinfer loaded at run time, e.g. '10.3.0'. */
+  version: string;
+  /** The TensorRT headers the addon was compiled against. */
+  compiledVersion: string;
+  features: {
+    /** IInt8EntropyCalibrator2 available (TensorRT < 10); else INT8 needs a Q/DQ model. */
+    int8Calibration: boolean;
+    /** Build progress and mid-build cancellation (TensorRT >= 10). */
+    progressMonitor: boolean;
+    /** TensorRT >= 11: precision follows the model's own types (fp16 needs an fp16 ONNX). */
+    stronglyTyped: boolean;
+  };
+  buildEngine(
+    onnx: Uint8Array,
+    options: TrtBuildOptions,
+    onProgress?: (event: TrtBuildProgress) => void,
+  ): TrtBuildJob;
+  /** Deserializes a bare plan (strip an Ultralytics header first). Rejects ERR_ENGINE_INCOMPATIBLE. */
+  loadEngine(
+    plan: Uint8Array,
+    options: { contexts: number; maxBatch: number; device: number },
+  ): Promise<NativeTrtEngine>;
+}
+
+/** Test-only entry points over the CUDA kernels (scripts/gpu-check). Not a public API. */
+export interface NativeCudaTest {
+  letterbox(
+    images: NativeImage[],
+    options: { width: number; height: number; dtype: TensorDType },
+  ): Promise<{ tensor: Float32Array | Uint16Array | Uint8Array; geometry: LetterboxGeometry[] }>;
+  postprocess(
+    output: Float32Array,
+    options: Omit<PostprocessOptions, 'threads'>,
+  ): Promise<{ detections: Float32Array[] }>;
+  /** The whole GPU pipeline with inference replaced by uploading `output` (float32 [n, 4 + nc, anchors]). */
+  pipeline(
+    images: NativeImage[],
+    output: Float32Array,
+    options: GpuDetectParams & {
+      dims: [number, number, number];
+      inputWidth: number;
+      inputHeight: number;
+      inputType: 'float32' | 'float16';
+    },
+  ): Promise<GpuDetectResult>;
+  /** Microseconds per letterbox launch (kernels only), `iterations` samples. */
+  timeLetterbox(
+    images: NativeImage[],
+    options: { width: number; height: number; dtype: 'float32' | 'float16'; iterations: number },
+  ): Promise<Float32Array>;
+  /** Microseconds per decode + sort + NMS + download of the rows, `iterations` samples. */
+  timePostprocess(
+    output: Float32Array,
+    options: Omit<PostprocessOptions, 'threads'> & { iterations: number },
+  ): Promise<Float32Array>;
+}
+
 export interface NativeBinding {
   capabilities(): NativeCapabilities;
   /** Pure geometry, synchronous (cheap). */
   letterboxGeometry(width: number, height: number, dstWidth: number, dstHeight: number): LetterboxGeometry;
   preprocess(images: NativeImage[], options: PreprocessOptions): Promise<PreprocessResult>;
   postprocess(output: Float32Array, options: PostprocessOptions): Promise<PostprocessResult>;
+  /** Present only in builds with TensorRT. */
+  tensorrt?: NativeTensorRt;
+  /** Present only in builds with CUDA (test-only). */
+  cudaTest?: NativeCudaTest;
 }
