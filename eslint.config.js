@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'build/', 'build-*/', 'prebuilds/', 'node_modules/', 'coverage/', '.bench/', '**/*.d.ts'],
+    ignores: [
+      'dist/',
+      'build/',
+      'build-*/',
+      'prebuilds/',
+      'node_modules/',
+      'coverage/',
+      '.bench/',
+      '**/*.d.ts',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
