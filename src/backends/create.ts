@@ -1,13 +1,15 @@
-import { YoloTrtError } from '../errors.js';
 import type { ModelInfo } from '../model/types.js';
 import type { CpuOptions } from '../options.js';
 import type { Backend, BackendName } from './backend.js';
 import { createOnnxRuntimeBackend } from './onnxruntime.js';
+import { createTensorRtBackend, type TensorRtOptions } from './tensorrt.js';
 
 export interface BackendFactoryOptions {
   cpu: CpuOptions;
   preprocessThreads: number | undefined;
   signal?: AbortSignal | undefined;
+  /** TensorRT engine options (precision, maxBatch, contexts, cacheDir, ...); defaults when absent. */
+  tensorrt?: TensorRtOptions | undefined;
 }
 
 /** Creates one named backend for a model. */
@@ -23,6 +25,6 @@ export async function createBackend(
         preprocessThreads: options.preprocessThreads,
       });
     case 'tensorrt':
-      throw new YoloTrtError('ERR_BACKEND_UNAVAILABLE', 'the TensorRT backend is not part of this build');
+      return createTensorRtBackend(model, options.tensorrt ?? {}, { signal: options.signal });
   }
 }

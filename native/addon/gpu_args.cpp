@@ -1,0 +1,135 @@
+#include "gpu_args.h"
+
+#include <cstring>
+#include <string>
+
+#include "../core/decode.h"
+#include "../core/error.h"
+#include "../cpu/preprocess.h"
+#include "js_args.h"
+#include "workers.h"
+
+namespace yolo::addon {
+namespace {
+
+PixelFormat parse_format(const Napi::Object& image, const std::string& name) {
+  const Napi::Value value = image.Get("format");
+  if (value.IsString()) {
+    const std::string f = value.As<Napi::String>().Utf8Value();
+    if (f == "rgb") return PixelFormat::kRGB;
+    if (f == "bgr") return PixelFormat::kBGR;
+    if (f == "rgba") return PixelFormat::kRGBA;
+    if (f == "bgra") return PixelFormat::kBGRA;
+    if (f == "gray") return PixelFormat::kGray;
+  }
+  throw_expected(image.Env(), "ERR_UNSUPPORTED_FORMAT", "one of 'rgb', 'bgr', 'rgba', 'bgra', 'gray'",
+                 name + ".format", value);
+}
+
+}  // namespace
+
+void read_images(Napi::Env env, const Napi::Value& value, uint32_t max_count, BorrowedImages* out) {
+  if (!value.IsArray()) throw_expected(env, code::kInvalidOption, "an array of images", "images", value);
+  const Napi::Array images = value.As<Napi::Array>();
+  const uint32_t n = images.Length();
+  if (n == 0 || n > max_count) {
+    throw_expected(env, code::kInvalidOption, "an array of 1 to " + std::to_string(max_count) + " images",
+                   "images", value);
+  }
+  out->views.resize(n);
+  out->keep_alive.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const std::string name = "images[" + std::to_string(i) + "]";
+    const Napi::Value item = images.Get(i);
+    if (!item.IsObject()) throw_expected(env, code::kInvalidOption, "an image object", name, item);
+    const Napi::Object image = item.As<Napi::Object>();
+    const Napi::Value data = image.Get("data");
+    if (!is_byte_array(data)) throw_expected(env, code::kBadImage, "a Uint8Array", name + ".data", data);
+    const Napi::TypedArray bytes = data.As<Napi::TypedArray>();
+    // The CPU path's validation, so both backends refuse the same images with the same messages.
+    cpu::ImageView view;
+    view.format = parse_format(image, name);
+    view.width = get_int(image, "width", name + ".width", 1, kMaxSide, code::kBadImage);
+    view.height = get_int(image, "height", name + ".height", 1, kMaxSide, code::kBadImage);
+    const Napi::Value stride = image.Get("stride");
+    view.stride =
+        stride.IsUndefined()
+            ? static_cast<size_t>(view.width) * static_cast<size_t>(pixel_channels(view.format))
+            : static_cast<size_t>(to_int(env, stride, name + ".stride", 1, 1 << 30, code::kBadImage));
+    view.data = static_cast<const uint8_t*>(bytes.ArrayBuffer().Data()) + bytes.ByteOffset();
+    view.byte_length = bytes.ByteLength();
+    try {
+      cpu::validate_image(view, i);
+    } catch (const yolo::Error& e) {
+      throw_coded(env, e.code(), e.what());
+    }
+    out->views[i] = cuda::HostImage{view.data, view.width, view.height, view.stride, view.format};
+    out->keep_alive.push_back(Napi::Persistent(data.As<Napi::Object>()));
+  }
+}
+
+cuda::PostParams read_post_params(Napi::Env env, const Napi::Value& value, int nc) {
+  if (!value.IsObject()) throw_expected(env, code::kInvalidOption, "an object", "params", value);
+  const Napi::Object o = value.As<Napi::Object>();
+  cuda::PostParams p;
+  const double conf = get_number(o, "conf", "params.conf");
+  if (conf < 0.0 || conf > 1.0)
+    throw_expected(env, code::kInvalidOption, "a number between 0 and 1", "params.conf", o.Get("conf"));
+  p.conf = static_cast<float>(conf);
+  p.iou = get_number(o, "iou", "params.iou");
+  if (p.iou < 0.0 || p.iou > 1.0)
+    throw_expected(env, code::kInvalidOption, "a number between 0 and 1", "params.iou", o.Get("iou"));
+  p.max_det = get_int(o, "maxDet", "params.maxDet", 0, kMaxNmsCandidates, code::kInvalidOption);
+  p.agnostic = get_bool(o, "agnostic", "params.agnostic");
+  const Napi::Value classes = o.Get("classes");
+  if (!classes.IsNull() && !classes.IsUndefined()) {
+    if (!is_typed_array_of(classes, napi_int32_array)) {
+      throw_expected(env, code::kInvalidOption, "an Int32Array or null", "params.classes", classes);
+    }
+    const Napi::Int32Array ids = classes.As<Napi::Int32Array>();
+    p.class_allowed.assign(static_cast<size_t>(nc), 0);
+    for (size_t i = 0; i < ids.ElementLength(); ++i) {
+      const int32_t id = ids[i];
+      if (id < 0 || id >= nc) {
+        throw_coded(env, code::kInvalidOption,
+                    "Expected class ids between 0 and " + std::to_string(nc - 1) +
+                        " for params.classes but received " + std::to_string(id) + " at index " +
+                        std::to_string(i));
+      }
+      p.class_allowed[static_cast<size_t>(id)] = 1;
+    }
+  }
+  return p;
+}
+
+std::vector<int32_t> read_sizes(Napi::Env env, const Napi::Value& value, int batch, const char* name) {
+  const size_t expected = 2 * static_cast<size_t>(batch);
+  if (!is_typed_array_of(value, napi_int32_array) ||
+      value.As<Napi::Int32Array>().ElementLength() != expected) {
+    throw_expected(env, code::kInvalidOption,
+                   "an Int32Array of " + std::to_string(expected) + " sizes [w0, h0, ...]", name, value);
+  }
+  const Napi::Int32Array a = value.As<Napi::Int32Array>();
+  std::vector<int32_t> sizes(expected);
+  for (size_t i = 0; i < expected; ++i) {
+    if (a[i] <= 0) {
+      throw_coded(env, code::kInvalidOption,
+                  std::string("Expected positive sizes for ") + name + " but received " +
+                      std::to_string(a[i]) + " at index " + std::to_string(i));
+    }
+    sizes[i] = a[i];
+  }
+  return sizes;
+}
+
+Napi::Array rows_to_js(Napi::Env env, const std::vector<cuda::Rows>& rows) {
+  Napi::Array out = Napi::Array::New(env, rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Napi::Float32Array a = Napi::Float32Array::New(env, rows[i].size());
+    if (!rows[i].empty()) std::memcpy(a.Data(), rows[i].data(), rows[i].size() * sizeof(float));
+    out.Set(static_cast<uint32_t>(i), a);
+  }
+  return out;
+}
+
+}  // namespace yolo::addon

@@ -1,0 +1,52 @@
+// The TensorRT detector: one engine, a pool of execution slots (each an IExecutionContext with its own
+// stream and GPU pipeline buffers), and detect() calls that each borrow a slot. Concurrent calls from
+// different worker threads run in parallel, one per slot; extra callers wait for a slot to free up.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "cuda/gpu_pipeline.h"
+#include "trt_engine.h"
+
+namespace yolo::trt {
+
+struct DetectorOptions {
+  int contexts = 2;   // execution slots (>= 1)
+  int max_batch = 0;  // images per run; 0 = the engine's maximum
+};
+
+class Detector {
+ public:
+  Detector(std::shared_ptr<Engine> engine, const DetectorOptions& options);
+  ~Detector();
+  Detector(const Detector&) = delete;
+  Detector& operator=(const Detector&) = delete;
+
+  const EngineIo& io() const noexcept { return engine_->io(); }
+  int max_batch() const noexcept { return max_batch_; }
+  int contexts() const noexcept { return static_cast<int>(slots_.size()); }
+
+  std::vector<cuda::Rows> detect(const cuda::HostImage* images, int n, const cuda::PostParams& params,
+                                 cuda::StageTimes* times);
+  std::vector<cuda::Rows> detect_tensor(const float* tensor, int n, const cuda::PostParams& params,
+                                        cuda::StageTimes* times);
+
+ private:
+  struct Slot;
+  class Lease;
+  Slot* acquire();
+  void release(Slot* slot) noexcept;
+
+  // Declaration order is destruction order reversed: slots (contexts) go before the engine.
+  std::shared_ptr<Engine> engine_;
+  int max_batch_ = 1;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<Slot*> free_;
+};
+
+}  // namespace yolo::trt

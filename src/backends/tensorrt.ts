@@ -1,0 +1,337 @@
+/**
+ * The TensorRT backend: the whole pipeline on the GPU (pinned upload of uint8 pixels, letterbox kernel
+ * into the engine's input, enqueueV3, decode/NMS kernels, download of the rows), one native call per chunk
+ * of images. Only constructible where the addon was built with TensorRT and a driver and device are there.
+ *
+ * Concurrency: the native engine holds `contexts` execution slots (each its own stream and buffers).
+ * Calls beyond that wait here, in JS, for a slot, so no libuv worker thread sits blocked in native code.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+
+import { YoloTrtError, invalidOption, isYoloTrtError, throwIfAborted } from '../errors.js';
+import { engineHints, splitEngineFile } from '../model/engine-file.js';
+import type { ModelInfo } from '../model/types.js';
+import type {
+  GpuDetectParams,
+  GpuDetectResult,
+  NativeBinding,
+  NativeImage,
+  NativeTrtEngine,
+  TrtBuildProgress,
+} from '../native/binding.js';
+import { callNative, loadNative } from '../native/load.js';
+import { removeCachedPlan } from '../engine-cache/store.js';
+import type { Backend, BackendImageResult, DetectParams } from './backend.js';
+import { obtainPlan, requireTensorRt, type ObtainedPlan } from './tensorrt-plan.js';
+import {
+  resolveTensorRtOptions,
+  type ResolvedTensorRtOptions,
+  type TensorRtOptions,
+} from './tensorrt-options.js';
+
+export type { TensorRtOptions } from './tensorrt-options.js';
+
+export interface TensorRtBackendHooks {
+  onProgress?: ((event: TrtBuildProgress) => void) | undefined;
+  log?: ((line: string) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** A counting semaphore: at most `size` holders; the others wait in FIFO order. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = size;
+  }
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolveWait) => this.#waiting.push(resolveWait));
+  }
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next();
+    else this.#free++;
+  }
+}
+
+function toGpuParams(params: DetectParams): GpuDetectParams {
+  return {
+    conf: params.conf,
+    iou: params.iou,
+    maxDet: params.maxDet,
+    agnostic: params.agnostic,
+    classes: params.classes === null ? null : Int32Array.from(params.classes),
+  };
+}
+
+function perImage(result: GpuDetectResult, n: number): BackendImageResult[] {
+  const speed = {
+    preprocess: result.timing.preprocess / n,
+    inference: result.timing.inference / n,
+    postprocess: result.timing.postprocess / n,
+  };
+  return result.detections.slice(0, n).map((rows) => ({ rows, speed: { ...speed } }));
+}
+
+export class TensorRtBackend implements Backend {
+  readonly name = 'tensorrt' as const;
+  readonly model: ModelInfo;
+  readonly maxBatch: number;
+  readonly concurrency: number;
+  readonly #engine: NativeTrtEngine;
+  readonly #slots: Slots;
+  readonly #details: Record<string, unknown>;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #disposed: Promise<void> | null = null;
+
+  constructor(model: ModelInfo, engine: NativeTrtEngine, details: Record<string, unknown>) {
+    this.model = model;
+    this.#engine = engine;
+    this.maxBatch = engine.info.batch;
+    this.concurrency = engine.info.contexts;
+    this.#slots = new Slots(engine.info.contexts);
+    this.#details = details;
+  }
+
+  describe(): Record<string, unknown> {
+    return { backend: 'tensorrt', ...this.#details, engine: this.#engine.info };
+  }
+
+  async detect(
+    images: NativeImage[],
+    params: DetectParams,
+    signal?: AbortSignal,
+  ): Promise<BackendImageResult[]> {
+    this.#checkUsable();
+    throwIfAborted(signal);
+    const gpu = toGpuParams(params);
+    return this.#chunks(images.length, signal, (start, end) =>
+      this.#engine.detect(images.slice(start, end), gpu),
+    );
+  }
+
+  async detectTensor(
+    tensor: Float32Array,
+    n: number,
+    params: DetectParams,
+    signal?: AbortSignal,
+  ): Promise<BackendImageResult[]> {
+    this.#checkUsable();
+    throwIfAborted(signal);
+    const [h, w] = this.model.imgsz;
+    const plane = 3 * h * w;
+    if (!(tensor instanceof Float32Array)) throw invalidOption('tensor', 'a Float32Array', tensor);
+    if (!Number.isInteger(n) || n < 1 || tensor.length !== n * plane) {
+      throw invalidOption('tensor', `a Float32Array of ${n} x 3 x ${h} x ${w} values`, tensor);
+    }
+    const gpu = toGpuParams(params);
+    return this.#chunks(n, signal, (start, end) =>
+      this.#engine.detectTensor(tensor.subarray(start * plane, end * plane), end - start, gpu),
+    );
+  }
+
+  dispose(): Promise<void> {
+    this.#disposed ??= (async () => {
+      // Calls already running finish first; then contexts, buffers and the engine are freed natively.
+      await Promise.allSettled([...this.#inFlight]);
+      await callNative(() => this.#engine.dispose());
+    })();
+    return this.#disposed;
+  }
+
+  #checkUsable(): void {
+    if (this.#disposed !== null)
+      throw new YoloTrtError('ERR_DISPOSED', 'The TensorRT backend has been disposed');
+  }
+
+  /** Runs `count` items as chunks of maxBatch, up to `concurrency` at once, results in order. */
+  async #chunks(
+    count: number,
+    signal: AbortSignal | undefined,
+    run: (start: number, end: number) => Promise<GpuDetectResult>,
+  ): Promise<BackendImageResult[]> {
+    const starts: number[] = [];
+    for (let s = 0; s < count; s += this.maxBatch) starts.push(s);
+    const work = Promise.all(
+      starts.map(async (start) => {
+        const end = Math.min(count, start + this.maxBatch);
+        await this.#slots.acquire();
+        try {
+          throwIfAborted(signal);
+          this.#checkUsable();
+          return perImage(await callNative(() => run(start, end)), end - start);
+        } finally {
+          this.#slots.release();
+        }
+      }),
+    );
+    this.#inFlight.add(work);
+    try {
+      return (await work).flat();
+    } finally {
+      this.#inFlight.delete(work);
+    }
+  }
+}
+
+async function loadWithContexts(
+  native: NativeBinding,
+  plan: Uint8Array,
+  options: ResolvedTensorRtOptions,
+  maxBatch: number,
+): Promise<NativeTrtEngine> {
+  const trt = requireTensorRt(native, options.device);
+  return callNative(() =>
+    trt.loadEngine(plan, { contexts: options.contexts, maxBatch, device: options.device }),
+  );
+}
+
+function checkEngineMatchesModel(model: ModelInfo, engine: NativeTrtEngine): void {
+  const info = engine.info;
+  const [h, w] = model.imgsz;
+  if (
+    info.width !== w ||
+    info.height !== h ||
+    info.channels !== 4 + model.numClasses ||
+    info.anchors !== model.numAnchors
+  ) {
+    throw new YoloTrtError(
+      'ERR_ENGINE_INCOMPATIBLE',
+      `The engine's input ${info.width}x${info.height} / output [${info.channels}, ${info.anchors}] does not match the model (${w}x${h}, [${4 + model.numClasses}, ${model.numAnchors}])`,
+    );
+  }
+}
+
+/**
+ * The TensorRT backend for an ONNX model: a cached plan when one fits, else a fresh build (progress via
+ * hooks.onProgress; hooks.signal cancels). A cached plan that TensorRT refuses (another version, corrupt)
+ * is removed and rebuilt once; it never crashes the process.
+ */
+export async function createTensorRtBackend(
+  model: ModelInfo,
+  options: TensorRtOptions = {},
+  hooks: TensorRtBackendHooks = {},
+  native: NativeBinding = loadNative(),
+): Promise<Backend> {
+  const trt = requireTensorRt(native, options.device ?? 0);
+  const resolved = resolveTensorRtOptions(model, options, process.env, trt.features.stronglyTyped);
+  let obtained: ObtainedPlan = await obtainPlan(native, model, resolved, hooks);
+  let engine: NativeTrtEngine;
+  try {
+    engine = await loadWithContexts(native, obtained.plan, resolved, resolved.maxBatch);
+  } catch (err) {
+    if (!obtained.fromCache || !isYoloTrtError(err)) throw err;
+    if (err.code !== 'ERR_ENGINE_INCOMPATIBLE' && err.code !== 'ERR_MODEL_LOAD') throw err;
+    hooks.log?.(`cached engine ${obtained.key.slice(0, 16)} cannot be used (${err.message}); rebuilding`);
+    await removeCachedPlan(resolved.cacheDir, obtained.key);
+    obtained = await obtainPlan(native, model, { ...resolved, rebuild: true }, hooks);
+    engine = await loadWithContexts(native, obtained.plan, resolved, resolved.maxBatch);
+  }
+  try {
+    checkEngineMatchesModel(model, engine);
+  } catch (err) {
+    await engine.dispose();
+    throw err;
+  }
+  return new TensorRtBackend(model, engine, {
+    tensorrtVersion: trt.version,
+    precision: resolved.precision,
+    planKey: obtained.key,
+    planFromCache: obtained.fromCache,
+    cacheDir: resolved.cacheDir,
+    buildSeconds: obtained.meta?.buildSeconds ?? null,
+    contexts: resolved.contexts,
+    device: resolved.device,
+  });
+}
+
+/**
+ * ModelInfo for a TensorRT engine file (an Ultralytics .engine with its JSON header, or a bare plan):
+ * the header's names/imgsz/stride when present, the engine's tensors for the rest.
+ */
+export function engineModelInfo(
+  path: string,
+  metadata: Record<string, unknown> | null,
+  engine: NativeTrtEngine,
+): ModelInfo {
+  const hints = metadata === null ? {} : engineHints(metadata);
+  const info = engine.info;
+  const nc = info.channels - 4;
+  if (hints.task !== undefined && hints.task !== 'detect') {
+    throw new YoloTrtError(
+      'ERR_TASK_UNSUPPORTED',
+      `Engine ${path} is a '${hints.task}' model; yolo-trt runs detect models`,
+    );
+  }
+  const names =
+    hints.names !== undefined && hints.names.length === nc
+      ? hints.names
+      : Array.from({ length: nc }, (_, i) => `class${i}`);
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata ?? {})) raw[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return {
+    path,
+    names,
+    imgsz: [info.height, info.width],
+    stride: hints.stride ?? 32,
+    task: 'detect',
+    batch: info.dynamicBatch ? null : info.maxBatch,
+    inputName: info.inputName,
+    outputName: info.outputName,
+    inputType: info.inputType,
+    numClasses: nc,
+    numAnchors: info.anchors,
+    metadata: raw,
+    source: {
+      names: hints.names !== undefined && hints.names.length === nc ? 'metadata' : 'shape',
+      imgsz: 'shape',
+    },
+  };
+}
+
+/**
+ * The TensorRT backend for a prebuilt engine file (Ultralytics .engine or a bare plan). Nothing is
+ * cached or rebuilt: an engine from another TensorRT version or GPU is refused with ERR_ENGINE_INCOMPATIBLE
+ * (rebuild it from the ONNX).
+ */
+export async function createTensorRtBackendFromEngine(
+  enginePath: string,
+  options: Pick<TensorRtOptions, 'contexts' | 'device' | 'maxBatch'> = {},
+  native: NativeBinding = loadNative(),
+): Promise<Backend> {
+  const file = resolve(enginePath);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new YoloTrtError('ERR_MODEL_NOT_FOUND', `Cannot read engine ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const split = splitEngineFile(bytes, file);
+  const trt = requireTensorRt(native, options.device ?? 0);
+  const engine = await callNative(() =>
+    trt.loadEngine(split.plan, {
+      contexts: options.contexts ?? 2,
+      maxBatch: options.maxBatch ?? 0,
+      device: options.device ?? 0,
+    }),
+  );
+  let model: ModelInfo;
+  try {
+    model = engineModelInfo(file, split.metadata, engine);
+  } catch (err) {
+    await engine.dispose();
+    throw err;
+  }
+  return new TensorRtBackend(model, engine, {
+    tensorrtVersion: trt.version,
+    engineFile: file,
+    format: split.kind,
+  });
+}
