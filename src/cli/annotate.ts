@@ -3,7 +3,6 @@ import { extname } from 'node:path';
 import sharp from 'sharp';
 import type { NativeImage } from '../native/binding.js';
 import type { Detection } from '../results.js';
-import { encodeBmp } from './encode-bmp.js';
 
 /** Distinct, stable colour per class: hues spaced by the golden angle, fixed saturation and lightness. */
 export function classColor(cls: number): { fill: string; text: string } {
@@ -100,7 +99,7 @@ export function toPackedRgb(image: NativeImage): Buffer {
   return out;
 }
 
-type OutputFormat = 'jpeg' | 'png' | 'webp' | 'tiff' | 'gif' | 'avif' | 'bmp';
+type OutputFormat = 'jpeg' | 'png' | 'webp' | 'tiff' | 'gif' | 'avif';
 
 const FORMAT_BY_EXTENSION: Readonly<Record<string, OutputFormat>> = {
   '.jpg': 'jpeg',
@@ -111,7 +110,6 @@ const FORMAT_BY_EXTENSION: Readonly<Record<string, OutputFormat>> = {
   '.tiff': 'tiff',
   '.gif': 'gif',
   '.avif': 'avif',
-  '.bmp': 'bmp',
 };
 
 /**
@@ -136,10 +134,6 @@ async function render(
   switch (format) {
     case 'jpeg':
       return img.jpeg({ quality: 90 }).toBuffer();
-    case 'bmp': {
-      const { data } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      return encodeBmp(data, width, height);
-    }
     default:
       return img.toFormat(format).toBuffer();
   }

@@ -66,6 +66,17 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
   try {
     format = (await pipeline.metadata()).format;
   } catch (err) {
+    // libvips as shipped with sharp has no BMP loader; say so rather than "unsupported format".
+    if (bytes[0] === 0x42 && bytes[1] === 0x4d) {
+      throw new YoloTrtError(
+        'ERR_UNSUPPORTED_FORMAT',
+        `${where} is a BMP, which is not supported: convert it to PNG`,
+        {
+          cause: err,
+          details: { source, format: 'bmp' },
+        },
+      );
+    }
     throw mapSharpError(err, where, source);
   }
   if (format === undefined || !RASTER_FORMATS.has(format)) {

@@ -7,7 +7,6 @@ import { formatCounts, formatImageLine } from '../../dist/cli/format-summary.js'
 import { formatJsonLine } from '../../dist/cli/format-jsonl.js';
 import { walkImages } from '../../dist/cli/walk-images.js';
 import { overlaySvg, toPackedRgb } from '../../dist/cli/annotate.js';
-import { encodeBmp } from '../../dist/cli/encode-bmp.js';
 import type { Detection } from '../../dist/index.js';
 
 const det = (cls: number, name: string, conf = 0.5): Detection => ({ box: [1, 2, 30, 40], conf, cls, name });
@@ -111,14 +110,5 @@ describe('annotation', () => {
     expect([...toPackedRgb(bgr)]).toEqual([3, 2, 1, 6, 5, 4]);
     const gray = { data: new Uint8Array([7, 8]), width: 2, height: 1, stride: 2, format: 'gray' as const };
     expect([...toPackedRgb(gray)]).toEqual([7, 7, 7, 8, 8, 8]);
-  });
-
-  it('encodes a bottom-up 24-bit BMP with padded rows', () => {
-    const bmp = encodeBmp(new Uint8Array([10, 20, 30, 40, 50, 60]), 1, 2); // 1x2: row bytes 3 -> 4
-    expect(bmp.toString('ascii', 0, 2)).toBe('BM');
-    expect(bmp.readUInt32LE(2)).toBe(54 + 8);
-    expect([bmp.readInt32LE(18), bmp.readInt32LE(22), bmp.readUInt16LE(28)]).toEqual([1, 2, 24]);
-    // bottom row (40,50,60) first, stored BGR
-    expect([...bmp.subarray(54)]).toEqual([60, 50, 40, 0, 30, 20, 10, 0]);
   });
 });

@@ -45,6 +45,11 @@ describe('bad images', () => {
       () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131) & 255)),
       'ERR_UNSUPPORTED_FORMAT',
     ],
+    [
+      'a BMP (no BMP decoder in sharp)',
+      () => Buffer.concat([Buffer.from('BM'), Buffer.alloc(60)]),
+      'ERR_UNSUPPORTED_FORMAT',
+    ],
     ['text', () => Buffer.from('hello, this is not an image'), 'ERR_UNSUPPORTED_FORMAT'],
     [
       'an SVG (vector formats are refused)',
