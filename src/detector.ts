@@ -1,6 +1,8 @@
 import type { Backend, BackendImageResult, BackendName, DetectParams } from './backends/backend.js';
 import { createBackend } from './backends/create.js';
+import { checkTensorInput } from './backends/tensor-input.js';
 import { selectBackend } from './backends/select.js';
+import { createTensorRtBackendFromEngine } from './backends/tensorrt.js';
 import { YoloTrtError, invalidOption, isYoloTrtError, throwIfAborted } from './errors.js';
 import { decodeImage, type DecodedImage, type ImageInput } from './image/decode.js';
 import { readModelInfo } from './model/load-model.js';
@@ -45,6 +47,7 @@ export class Detector {
   static async create(options: DetectorOptions): Promise<Detector> {
     const resolved = resolveDetectorOptions(options);
     throwIfAborted(options.signal);
+    if (isEngineFile(resolved.model)) return Detector.#fromEngine(resolved, options);
     const model = await readModelInfo(resolved.model);
     // Default classes are validated against the model's class count now that we know it.
     resolved.defaults = resolveDetectParams(
@@ -61,6 +64,7 @@ export class Detector {
         const backend = await createBackend(name, model, {
           cpu: resolved.cpu,
           preprocessThreads: resolved.preprocessThreads,
+          tensorrt: resolved.tensorrt,
           signal: options.signal,
         });
         return new Detector(backend, resolved, { requested: resolved.backend, name, reasons });
@@ -72,6 +76,29 @@ export class Detector {
       }
     }
     throw lastError;
+  }
+
+  /** A prebuilt TensorRT engine (.engine / .plan) runs on TensorRT or not at all. */
+  static async #fromEngine(resolved: ResolvedDetectorOptions, options: DetectorOptions): Promise<Detector> {
+    if (resolved.backend === 'cpu') {
+      throw new YoloTrtError(
+        'ERR_MODEL_UNSUPPORTED',
+        `Model ${resolved.model} is a TensorRT engine: it needs backend 'tensorrt' (for the CPU, pass the .onnx it was built from)`,
+      );
+    }
+    selectBackend('tensorrt', nativeCapabilities()); // throws, with reasons, where TensorRT cannot run
+    const backend = await createTensorRtBackendFromEngine(resolved.model, resolved.tensorrt);
+    try {
+      resolved.defaults = resolveDetectParams(
+        resolved.defaults,
+        { classes: options.classes },
+        backend.model.names.length,
+      );
+    } catch (err) {
+      await backend.dispose();
+      throw err;
+    }
+    return new Detector(backend, resolved, { requested: resolved.backend, name: 'tensorrt', reasons: [] });
   }
 
   /** The backend running this model. */
@@ -124,11 +151,8 @@ export class Detector {
   async detectTensor(tensor: Float32Array, n: number, options?: DetectOptions): Promise<DetectResult[]> {
     this.#checkUsable();
     const params = this.#params(options);
+    checkTensorInput(tensor, n, this.model);
     const [h, w] = this.model.imgsz;
-    if (!(tensor instanceof Float32Array)) throw invalidOption('tensor', 'a Float32Array', tensor);
-    if (!Number.isInteger(n) || n < 1 || tensor.length !== n * 3 * h * w) {
-      throw invalidOption('tensor', `a Float32Array of n x 3 x ${h} x ${w} values`, tensor);
-    }
     const rows = await this.#backend.detectTensor(tensor, n, params, options?.signal);
     return rows.map((r) => this.#toResult(r, w, h));
   }
@@ -227,11 +251,15 @@ export class Detector {
         box: [r.rows[o]!, r.rows[o + 1]!, r.rows[o + 2]!, r.rows[o + 3]!],
         conf: r.rows[o + 4]!,
         cls,
-        name: names[cls] ?? String(cls),
+        name: names[cls] ?? `class${cls}`,
       });
     }
     return { detections, width, height, speed: r.speed };
   }
+}
+
+function isEngineFile(file: string): boolean {
+  return /\.(engine|plan)$/i.test(file);
 }
 
 function toYoloError(err: unknown): YoloTrtError {

@@ -1,5 +1,6 @@
 import { invalidOption } from './errors.js';
 import type { DetectParams } from './backends/backend.js';
+import type { TensorRtOptions } from './backends/tensorrt-options.js';
 import { DEFAULT_LIMIT_INPUT_PIXELS } from './image/decode.js';
 
 /** Ultralytics' predict defaults. */
@@ -46,6 +47,8 @@ export interface DetectorOptions extends Omit<DetectOptions, 'signal'> {
   /** Threads for native letterbox/NMS per batch. Default: all cores, at most 8. */
   preprocessThreads?: number;
   cpu?: CpuOptions;
+  /** TensorRT engine options (precision, maxBatch, contexts, cacheDir, ...); see docs/gpu.md. */
+  tensorrt?: TensorRtOptions;
   signal?: AbortSignal;
 }
 
@@ -55,6 +58,7 @@ export interface ResolvedDetectorOptions {
   limitInputPixels: number;
   preprocessThreads: number | undefined;
   cpu: CpuOptions;
+  tensorrt: TensorRtOptions;
   defaults: DetectParams;
 }
 
@@ -143,6 +147,9 @@ export function resolveDetectorOptions(options: DetectorOptions): ResolvedDetect
     interOpThreads: checkOptionalPositiveInt('cpu.interOpThreads', cpuIn.interOpThreads, 1024),
     maxBatch: checkOptionalPositiveInt('cpu.maxBatch', cpuIn.maxBatch, 1024),
   };
+  const tensorrt = options.tensorrt ?? {};
+  if (typeof tensorrt !== 'object' || tensorrt === null)
+    throw invalidOption('tensorrt', 'an object', tensorrt);
   // Class ids need the model's class count: validated against it in Detector.create.
   const defaults = resolveDetectParams(
     {
@@ -155,5 +162,5 @@ export function resolveDetectorOptions(options: DetectorOptions): ResolvedDetect
     { ...options, classes: undefined },
     Number.MAX_SAFE_INTEGER,
   );
-  return { model: options.model, backend, limitInputPixels, preprocessThreads, cpu, defaults };
+  return { model: options.model, backend, limitInputPixels, preprocessThreads, cpu, tensorrt, defaults };
 }

@@ -7,7 +7,7 @@ export interface Detection {
   conf: number;
   /** Class id. */
   cls: number;
-  /** Class name from the model metadata (or String(cls) when the model has none). */
+  /** Class name from the model metadata ('class<id>' when the model has none, as Ultralytics names them). */
   name: string;
 }
 

@@ -10,6 +10,7 @@ import { YoloTrtError, abortError, invalidOption, throwIfAborted } from '../erro
 import type { ModelInfo } from '../model/types.js';
 import { callNative, loadNative } from '../native/load.js';
 import type { NativeBinding, NativeImage } from '../native/binding.js';
+import { checkTensorInput } from './tensor-input.js';
 import type { Backend, BackendImageResult, DetectParams } from './backend.js';
 import { OrtWorkerPool } from './onnxruntime-pool.js';
 import type { RunOutput } from './onnxruntime-pool.js';
@@ -203,12 +204,8 @@ export class OnnxRuntimeBackend implements Backend {
   ): Promise<BackendImageResult[]> {
     this.#checkUsable();
     throwIfAborted(signal);
+    const plane = checkTensorInput(tensor, n, this.model);
     const [h, w] = this.model.imgsz;
-    const plane = 3 * h * w;
-    if (!(tensor instanceof Float32Array)) throw invalidOption('tensor', 'a Float32Array', tensor);
-    if (!Number.isInteger(n) || n < 1 || tensor.length !== n * plane) {
-      throw invalidOption('tensor', `a Float32Array of ${n} x 3 x ${h} x ${w} values`, tensor);
-    }
     return this.#pipeline(
       n,
       signal,

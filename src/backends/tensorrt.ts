@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
-import { YoloTrtError, invalidOption, isYoloTrtError, throwIfAborted } from '../errors.js';
+import { YoloTrtError, isYoloTrtError, throwIfAborted } from '../errors.js';
 import { engineHints, splitEngineFile } from '../model/engine-file.js';
 import type { ModelInfo } from '../model/types.js';
 import type {
@@ -22,6 +22,7 @@ import type {
 } from '../native/binding.js';
 import { callNative, loadNative } from '../native/load.js';
 import { removeCachedPlan } from '../engine-cache/store.js';
+import { checkTensorInput } from './tensor-input.js';
 import type { Backend, BackendImageResult, DetectParams } from './backend.js';
 import { obtainPlan, requireTensorRt, type ObtainedPlan } from './tensorrt-plan.js';
 import {
@@ -123,12 +124,7 @@ export class TensorRtBackend implements Backend {
   ): Promise<BackendImageResult[]> {
     this.#checkUsable();
     throwIfAborted(signal);
-    const [h, w] = this.model.imgsz;
-    const plane = 3 * h * w;
-    if (!(tensor instanceof Float32Array)) throw invalidOption('tensor', 'a Float32Array', tensor);
-    if (!Number.isInteger(n) || n < 1 || tensor.length !== n * plane) {
-      throw invalidOption('tensor', `a Float32Array of ${n} x 3 x ${h} x ${w} values`, tensor);
-    }
+    const plane = checkTensorInput(tensor, n, this.model);
     const gpu = toGpuParams(params);
     return this.#chunks(n, signal, (start, end) =>
       this.#engine.detectTensor(tensor.subarray(start * plane, end * plane), end - start, gpu),

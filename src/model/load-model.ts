@@ -179,7 +179,8 @@ export async function readModelInfo(modelPath: string): Promise<ModelInfo> {
 
   return {
     path: file,
-    names: metaNames ?? Array.from({ length: numClasses }, (_, i) => String(i)),
+    // Ultralytics' AutoBackend names classes 'class0', 'class1', ... when the model carries none.
+    names: metaNames ?? Array.from({ length: numClasses }, (_, i) => `class${i}`),
     imgsz,
     stride,
     task: 'detect',

@@ -166,6 +166,18 @@ describe('bad options', () => {
     });
   });
 
+  it('a TensorRT engine file needs the tensorrt backend: refused on cpu, unavailable here', async () => {
+    const engine = path.join(tmp, 'model.engine');
+    writeFileSync(engine, Buffer.from([2, 0, 0, 0, 0x7b, 0x7d, 1, 2, 3]));
+    await expect(Detector.create({ model: engine, backend: 'cpu' })).rejects.toMatchObject({
+      code: 'ERR_MODEL_UNSUPPORTED',
+    });
+    // No TensorRT in this build / no driver on this machine: a coded refusal, never a crash.
+    await expect(Detector.create({ model: engine })).rejects.toMatchObject({
+      code: expect.stringMatching(/^ERR_(BACKEND_UNAVAILABLE|NO_CUDA_DRIVER)$/),
+    });
+  });
+
   it('per-call options work and are not sticky', async () => {
     const strict = await detector.detect(bus.imagePath, { conf: 0.85 });
     expect(strict.detections.length).toBe(2);

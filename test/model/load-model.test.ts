@@ -163,7 +163,7 @@ describe('readModelInfo on synthetic models', () => {
 
   it('without metadata: names are the ids and imgsz comes from the input shape', async () => {
     const info = await readModelInfo(writeSyntheticModel({ width: 320, height: 256, nc: 5, metadata: null }));
-    expect(info.names).toEqual(['0', '1', '2', '3', '4']);
+    expect(info.names).toEqual(['class0', 'class1', 'class2', 'class3', 'class4']);
     expect(info.imgsz).toEqual([256, 320]);
     expect(info.stride).toBe(32);
     expect(info.task).toBe('detect');
