@@ -15,3 +15,4 @@ export type { RawImageInput } from './image/raw-input.js';
 export type { PixelFormat, NativeCapabilities } from './native/binding.js';
 export type { ModelInfo, YoloTask } from './model/types.js';
 export type { BackendName } from './backends/backend.js';
+export { createServer, type ServerOptions, type ServedModelSpec, type ModelConfig } from './server/public.js';

@@ -1,0 +1,80 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CliContext } from './command.js';
+
+/** Parsed `serve` options (flags only; the --config file is merged in run-serve.ts). */
+export interface ServeOptions {
+  model?: { name: string; path: string }[];
+  modelRepository?: string;
+  port?: number;
+  host?: string;
+  config?: string;
+  token?: string;
+  backend?: string;
+  logLevel?: string;
+  demoPage?: boolean;
+}
+
+/** `--model NAME=PATH`, repeatable. */
+export function parseModelFlag(
+  value: string,
+  previous: { name: string; path: string }[] | undefined,
+): { name: string; path: string }[] {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) {
+    throw new InvalidArgumentError(
+      `Expected NAME=PATH (e.g. yolo11n=models/yolo11n.onnx) but received '${value}'.`,
+    );
+  }
+  return [...(previous ?? []), { name: value.slice(0, eq), path: value.slice(eq + 1) }];
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]{1,5}$/.test(value) || n > 65535) {
+    throw new InvalidArgumentError(`Expected a port between 0 and 65535 but received '${value}'.`);
+  }
+  return n;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('serve')
+    .description(
+      'Serve models over HTTP: KServe v2 (Triton-compatible), a detect route, metrics and a demo page.',
+    )
+    .option('-m, --model <NAME=PATH>', 'serve PATH as model NAME (repeatable)', parseModelFlag)
+    .option(
+      '--model-repository <dir>',
+      'Triton-style repository: <dir>/<name>/<version>/model.onnx or <dir>/<name>.onnx',
+    )
+    .option('-p, --port <port>', 'port to listen on (default 8000; 0 = any free port)', parsePort)
+    .option('--host <address>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)')
+    .option(
+      '-c, --config <file>',
+      'JSON config: any of these flags plus per-model settings (see docs/serving.md)',
+    )
+    .option(
+      '--token <token>',
+      'require "Authorization: Bearer <token>" except on health probes (env YOLO_TRT_TOKEN)',
+    )
+    .option('--backend <name>', 'auto | cpu | tensorrt, for every model without its own')
+    .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (default info)')
+    .option('--no-demo-page', 'do not serve the demo page at /')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  $ yolo-trt serve --model yolo11n=yolo11n.onnx',
+        '  $ curl --data-binary @bus.jpg -H "content-type: image/jpeg" localhost:8000/v2/models/yolo11n/detect',
+        '  $ YOLO_TRT_TOKEN=secret yolo-trt serve --model-repository models/ --host 0.0.0.0',
+        '',
+        'SIGTERM/SIGINT: stop accepting, finish running requests, dispose models, exit 0 (a second signal exits at once).',
+      ].join('\n'),
+    )
+    .action(async (options: ServeOptions) => {
+      // Loaded only when serving: fastify, onnxruntime and sharp are not needed for --help.
+      const { runServe } = await import('./run-serve.js');
+      ctx.fail(await runServe(options, ctx));
+    });
+}

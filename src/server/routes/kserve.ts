@@ -1,0 +1,184 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientSignal, requestStart, serverTiming, toRequestParams, type ServerContext } from '../context.js';
+import { HttpError, badRequest } from '../http-errors.js';
+import { HEADER_LENGTH, buildBinaryResponse, splitBinaryRequest } from '../kserve/binary.js';
+import { decodeInferInput } from '../kserve/decode-inputs.js';
+import { OUTPUTS, encodeOutputs, inputMetadata } from '../kserve/outputs.js';
+import {
+  errorResponses,
+  inferRequestSchema,
+  inferResponseSchema,
+  modelMetadataSchema,
+  modelParams,
+  serverMetadataSchema,
+} from '../kserve/schemas.js';
+import type { InferRequestBody, InferResponseBody } from '../kserve/types.js';
+import { checkParamsForModel } from './params.js';
+
+/** KServe v2 core routes: health, server and model metadata, readiness, infer. */
+
+type ModelRouteParams = { model: string; version?: string };
+type InferRoute = { Params: ModelRouteParams; Body: InferRequestBody };
+
+const EXTENSIONS = [
+  'binary_tensor_data',
+  'model_repository',
+  'model_configuration',
+  'statistics',
+  'parameters',
+];
+
+export function registerKserveRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const healthSchema = { response: { 200: { type: 'null' }, 503: { type: 'null' } } };
+  const publicRoute = { config: { public: true }, schema: healthSchema };
+
+  app.get('/v2/health/live', publicRoute, async (_req, reply) => {
+    reply.code(200).send();
+  });
+  app.get('/v2/health/ready', publicRoute, async (_req, reply) => {
+    reply.code(!ctx.shuttingDown && ctx.registry.ready() ? 200 : 503).send();
+  });
+
+  app.get('/v2', { schema: { response: { 200: serverMetadataSchema, ...errorResponses } } }, async () => ({
+    name: 'yolo-trt',
+    version: ctx.packageVersion,
+    extensions: EXTENSIONS,
+  }));
+
+  const metadata = async (request: FastifyRequest<{ Params: ModelRouteParams }>) => {
+    const { model, version } = request.params;
+    const inst = ctx.registry.peek(model, version);
+    const versions =
+      version === undefined ? ctx.registry.serving(model).map((i) => i.version) : [inst.version];
+    const info = inst.detector.model;
+    return {
+      name: model,
+      versions,
+      platform: `yolo-trt-${inst.detector.backend}`,
+      inputs: inputMetadata(info.inputName, info.imgsz),
+      outputs: OUTPUTS,
+    };
+  };
+  const metadataOptions = {
+    schema: { params: modelParams, response: { 200: modelMetadataSchema, ...errorResponses } },
+  };
+  app.get('/v2/models/:model', metadataOptions, metadata);
+  app.get('/v2/models/:model/versions/:version', metadataOptions, metadata);
+
+  // Ready: 200 or 503 with an empty body; an unknown model or version is a 404 error.
+  const ready = async (request: FastifyRequest<{ Params: ModelRouteParams }>, reply: FastifyReply) => {
+    try {
+      ctx.registry.peek(request.params.model, request.params.version);
+    } catch (err) {
+      if (err instanceof HttpError && err.code === 'ERR_MODEL_NOT_READY') return reply.code(503).send();
+      throw err;
+    }
+    return reply.code(200).send();
+  };
+  const readyOptions = {
+    schema: {
+      params: modelParams,
+      response: {
+        200: { type: 'null' },
+        503: { type: 'null' },
+        404: errorResponses['4xx'],
+        400: errorResponses['4xx'],
+      },
+    },
+  };
+  app.get('/v2/models/:model/ready', readyOptions, ready);
+  app.get('/v2/models/:model/versions/:version/ready', readyOptions, ready);
+
+  void app.register(async (scope) => registerInfer(scope, ctx));
+}
+
+function parseJsonBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Binary bodies of infer requests, between preValidation (which splits them) and the handler. */
+const binaryParts = new WeakMap<FastifyRequest, Buffer>();
+
+function registerInfer(app: FastifyInstance, ctx: ServerContext): void {
+  // In this scope any body type reaches preValidation as bytes: Triton's clients send binary requests
+  // with no Content-Type at all. Those without the header are refused there with a 415.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const handler = async (request: FastifyRequest<InferRoute>, reply: FastifyReply) => {
+    const start = requestStart(reply);
+    const body = request.body;
+    const binary = binaryParts.get(request);
+    const inst = ctx.registry.acquire(request.params.model, request.params.version);
+    try {
+      const info = inst.detector.model;
+      const input = decodeInferInput(body, binary, {
+        maxImages: ctx.limits.maxImagesPerRequest,
+        imgsz: info.imgsz,
+      });
+      const params = toRequestParams(body.parameters ?? {});
+      checkParamsForModel(params, info.names.length);
+      // Validate requested outputs before spending inference on them.
+      encodeOutputs([], body.outputs, false);
+      const outcome = await inst.infer({ ...input, params }, start, clientSignal(request, reply));
+      const { outputs, blobs } = encodeOutputs(
+        outcome.results,
+        body.outputs,
+        body.parameters?.binary_data_output === true,
+      );
+      const response: InferResponseBody = {
+        model_name: inst.name,
+        model_version: inst.version,
+        ...(body.id === undefined ? {} : { id: body.id }),
+        parameters: {
+          queue_ms: outcome.queueMs,
+          batch_size: outcome.batchImages,
+          preprocess_ms: outcome.results.reduce((a, r) => a + r.speed.preprocess, 0),
+          inference_ms: outcome.results.reduce((a, r) => a + r.speed.inference, 0),
+          postprocess_ms: outcome.results.reduce((a, r) => a + r.speed.postprocess, 0),
+        },
+        outputs,
+      };
+      reply.header('server-timing', serverTiming(outcome));
+      if (blobs.length === 0) return response;
+      const { body: payload, headerLength } = buildBinaryResponse(response, blobs);
+      reply.header('inference-header-content-length', String(headerLength));
+      reply.type('application/octet-stream');
+      return reply.send(payload);
+    } finally {
+      inst.release();
+    }
+  };
+
+  const options = {
+    schema: {
+      params: modelParams,
+      body: inferRequestSchema,
+      response: { 200: inferResponseSchema, ...errorResponses },
+    },
+    preValidation: async (request: FastifyRequest) => {
+      const body: unknown = request.body;
+      if (!Buffer.isBuffer(body)) return;
+      if (request.headers[HEADER_LENGTH] === undefined) {
+        // Triton's clients send plain JSON requests without a Content-Type too.
+        if (request.headers['content-type'] === undefined) {
+          request.body = parseJsonBody(body);
+          return;
+        }
+        throw new HttpError(
+          415,
+          'ERR_UNSUPPORTED_MEDIA_TYPE',
+          `Expected Content-Type application/json, or a binary body with Inference-Header-Content-Length, but received ${request.headers['content-type'] ?? 'no Content-Type'}`,
+        );
+      }
+      const { header, rest } = splitBinaryRequest(body, request.headers[HEADER_LENGTH]);
+      request.body = header;
+      binaryParts.set(request, rest);
+    },
+  };
+  app.post<InferRoute>('/v2/models/:model/infer', options, handler);
+  app.post<InferRoute>('/v2/models/:model/versions/:version/infer', options, handler);
+}

@@ -1,0 +1,92 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isYoloTrtError } from '../../errors.js';
+import type { ServerContext } from '../context.js';
+import { badRequest } from '../http-errors.js';
+import { parseModelConfig, type ModelConfig } from '../model-config.js';
+import {
+  errorResponses,
+  modelParams,
+  repositoryIndexBodySchema,
+  repositoryIndexResponseSchema,
+  repositoryLoadBodySchema,
+} from '../kserve/schemas.js';
+
+/**
+ * Triton's model repository extension. `load` builds the new versions in the background while the
+ * current ones serve and answers once the switch is done (or with why it failed, the old versions
+ * still serving). `unload` stops routing to the model at once; running requests finish first.
+ */
+
+type LoadBody = { parameters?: { config?: string } } | null | undefined;
+
+export function registerRepositoryRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  // Clients often POST these with no body at all.
+  const emptyBodyIsNull = async (request: FastifyRequest) => {
+    request.body ??= null;
+  };
+
+  app.post<{ Body: { ready?: boolean } | null }>(
+    '/v2/repository/index',
+    {
+      schema: {
+        body: repositoryIndexBodySchema,
+        response: { 200: repositoryIndexResponseSchema, ...errorResponses },
+      },
+      preValidation: emptyBodyIsNull,
+    },
+    async (request: FastifyRequest<{ Body: { ready?: boolean } | null }>) =>
+      ctx.registry.index(request.body?.ready === true),
+  );
+
+  const loadResponse = {
+    200: {
+      type: 'object',
+      properties: { name: { type: 'string' }, versions: { type: 'array', items: { type: 'string' } } },
+    },
+    ...errorResponses,
+  };
+
+  app.post<{ Params: { model: string }; Body: LoadBody }>(
+    '/v2/repository/models/:model/load',
+    {
+      schema: { params: modelParams, body: repositoryLoadBodySchema, response: loadResponse },
+      preValidation: emptyBodyIsNull,
+    },
+    async (request: FastifyRequest<{ Params: { model: string }; Body: LoadBody }>) => {
+      const name = request.params.model;
+      const override = parseLoadConfig(request.body?.parameters?.config);
+      await ctx.registry.load(name, override);
+      request.log.info({ model: name }, 'model load finished');
+      return { name, versions: ctx.registry.serving(name).map((i) => i.version) };
+    },
+  );
+
+  app.post<{ Params: { model: string } }>(
+    '/v2/repository/models/:model/unload',
+    {
+      schema: { params: modelParams, response: loadResponse },
+      preValidation: emptyBodyIsNull,
+    },
+    async (request: FastifyRequest<{ Params: { model: string } }>) => {
+      await ctx.registry.unload(request.params.model);
+      return { name: request.params.model, versions: [] };
+    },
+  );
+}
+
+/** `parameters.config` is a JSON string (Triton's convention) holding a ModelConfig. */
+function parseLoadConfig(config: string | undefined): ModelConfig | undefined {
+  if (config === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(config);
+  } catch (err) {
+    throw badRequest(`parameters.config is not valid JSON: ${(err as Error).message}`);
+  }
+  try {
+    return parseModelConfig(json, 'parameters.config');
+  } catch (err) {
+    if (isYoloTrtError(err)) throw badRequest(err.message);
+    throw err;
+  }
+}

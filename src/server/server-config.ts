@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { YoloTrtError, invalidOption } from '../errors.js';
+import type { ServedModelSpec } from './app.js';
+import type { ServerLimits } from './context.js';
+import { parseModelConfig, type ModelConfig } from './model-config.js';
+
+/**
+ * The `--config FILE` of `yolo-trt serve`: JSON with every serve flag plus per-model settings.
+ *
+ *   {
+ *     "host": "127.0.0.1", "port": 8000, "token": "...", "modelRepository": "models/",
+ *     "models": { "yolo11n": { "path": "yolo11n.onnx", "conf": 0.3, "batching": { "maxQueueDelayMs": 2 } } },
+ *     "defaults": { "backend": "auto", "cpu": { "workers": 2 } },
+ *     "limits": { "bodyLimit": 33554432, "maxInputPixels": 67108864, "maxImagesPerRequest": 64 },
+ *     "logLevel": "info", "demoPage": true
+ *   }
+ *
+ * Relative paths are relative to the config file. Command-line flags win over the file.
+ */
+export interface ServeFileConfig {
+  host?: string;
+  port?: number;
+  token?: string;
+  modelRepository?: string;
+  models: ServedModelSpec[];
+  defaults?: ModelConfig;
+  limits?: Partial<ServerLimits>;
+  logLevel?: string;
+  demoPage?: boolean;
+}
+
+const TOP_KEYS = [
+  'host',
+  'port',
+  'token',
+  'modelRepository',
+  'models',
+  'defaults',
+  'limits',
+  'logLevel',
+  'demoPage',
+];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export async function readServeConfig(file: string): Promise<ServeFileConfig> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new YoloTrtError('ERR_INVALID_OPTION', `Cannot read --config ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return parseServeConfig(json, path.dirname(path.resolve(file)), `--config ${file}`);
+}
+
+export function parseServeConfig(json: unknown, baseDir: string, where: string): ServeFileConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw invalidOption(where, 'a JSON object', json);
+  const o = json as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!TOP_KEYS.includes(k)) throw invalidOption(`${where}: key`, `one of ${TOP_KEYS.join(', ')}`, k);
+  const out: ServeFileConfig = { models: [] };
+  const str = (k: string): string | undefined => {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') throw invalidOption(`${where}: ${k}`, 'a non-empty string', v);
+    return v;
+  };
+  out.host = str('host');
+  out.token = str('token');
+  const repo = str('modelRepository');
+  if (repo !== undefined) out.modelRepository = path.resolve(baseDir, repo);
+  if (o.port !== undefined) {
+    if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
+      throw invalidOption(`${where}: port`, 'an integer between 0 and 65535', o.port);
+    }
+    out.port = o.port;
+  }
+  const level = str('logLevel');
+  if (level !== undefined && !LOG_LEVELS.includes(level))
+    throw invalidOption(`${where}: logLevel`, LOG_LEVELS.join(' | '), level);
+  out.logLevel = level;
+  if (o.demoPage !== undefined) {
+    if (typeof o.demoPage !== 'boolean') throw invalidOption(`${where}: demoPage`, 'a boolean', o.demoPage);
+    out.demoPage = o.demoPage;
+  }
+  if (o.defaults !== undefined) out.defaults = parseModelConfig(o.defaults, `${where}: defaults`);
+  if (o.limits !== undefined) out.limits = parseLimits(o.limits, `${where}: limits`);
+  if (o.models !== undefined) {
+    if (typeof o.models !== 'object' || o.models === null || Array.isArray(o.models)) {
+      throw invalidOption(`${where}: models`, 'an object of name -> { path, ...settings }', o.models);
+    }
+    for (const [name, spec] of Object.entries(o.models as Record<string, unknown>)) {
+      const config = parseModelConfig(spec, `${where}: models.${name}`, ['path']);
+      const p = (spec as { path?: unknown }).path;
+      if (typeof p !== 'string' || p === '')
+        throw invalidOption(`${where}: models.${name}.path`, 'a path to an ONNX file', p);
+      out.models.push({ name, path: path.resolve(baseDir, p), config });
+    }
+  }
+  return out;
+}
+
+function parseLimits(v: unknown, where: string): Partial<ServerLimits> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidOption(where, 'an object', v);
+  const out: Partial<ServerLimits> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (k !== 'bodyLimit' && k !== 'maxInputPixels' && k !== 'maxImagesPerRequest') {
+      throw invalidOption(`${where}.${k}`, 'one of bodyLimit, maxInputPixels, maxImagesPerRequest', k);
+    }
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 1)
+      throw invalidOption(`${where}.${k}`, 'a positive integer', x);
+    out[k] = x;
+  }
+  return out;
+}
