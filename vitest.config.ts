@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/helpers/global-tmp.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // The machine has 2 cores and the suites run real inference: keep file parallelism low.
