@@ -6,28 +6,11 @@
 #include "../core/decode.h"
 #include "../core/error.h"
 #include "../cpu/preprocess.h"
+#include "image_args.h"
 #include "js_args.h"
 #include "workers.h"
 
 namespace yolo::addon {
-namespace {
-
-PixelFormat parse_format(const Napi::Object& image, const std::string& name) {
-  const Napi::Value value = image.Get("format");
-  if (value.IsString()) {
-    const std::string f = value.As<Napi::String>().Utf8Value();
-    if (f == "rgb") return PixelFormat::kRGB;
-    if (f == "bgr") return PixelFormat::kBGR;
-    if (f == "rgba") return PixelFormat::kRGBA;
-    if (f == "bgra") return PixelFormat::kBGRA;
-    if (f == "gray") return PixelFormat::kGray;
-  }
-  throw_expected(image.Env(), "ERR_UNSUPPORTED_FORMAT", "one of 'rgb', 'bgr', 'rgba', 'bgra', 'gray'",
-                 name + ".format", value);
-}
-
-}  // namespace
-
 void read_images(Napi::Env env, const Napi::Value& value, uint32_t max_count, BorrowedImages* out) {
   if (!value.IsArray()) throw_expected(env, code::kInvalidOption, "an array of images", "images", value);
   const Napi::Array images = value.As<Napi::Array>();
@@ -39,32 +22,10 @@ void read_images(Napi::Env env, const Napi::Value& value, uint32_t max_count, Bo
   out->views.resize(n);
   out->keep_alive.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
-    const std::string name = "images[" + std::to_string(i) + "]";
-    const Napi::Value item = images.Get(i);
-    if (!item.IsObject()) throw_expected(env, code::kInvalidOption, "an image object", name, item);
-    const Napi::Object image = item.As<Napi::Object>();
-    const Napi::Value data = image.Get("data");
-    if (!is_byte_array(data)) throw_expected(env, code::kBadImage, "a Uint8Array", name + ".data", data);
-    const Napi::TypedArray bytes = data.As<Napi::TypedArray>();
     // The CPU path's validation, so both backends refuse the same images with the same messages.
-    cpu::ImageView view;
-    view.format = parse_format(image, name);
-    view.width = get_int(image, "width", name + ".width", 1, kMaxSide, code::kBadImage);
-    view.height = get_int(image, "height", name + ".height", 1, kMaxSide, code::kBadImage);
-    const Napi::Value stride = image.Get("stride");
-    view.stride =
-        stride.IsUndefined()
-            ? static_cast<size_t>(view.width) * static_cast<size_t>(pixel_channels(view.format))
-            : static_cast<size_t>(to_int(env, stride, name + ".stride", 1, 1 << 30, code::kBadImage));
-    view.data = static_cast<const uint8_t*>(bytes.ArrayBuffer().Data()) + bytes.ByteOffset();
-    view.byte_length = bytes.ByteLength();
-    try {
-      cpu::validate_image(view, i);
-    } catch (const yolo::Error& e) {
-      throw_coded(env, e.code(), e.what());
-    }
+    out->keep_alive.emplace_back();
+    const cpu::ImageView view = read_image_view(env, images.Get(i), i, &out->keep_alive.back());
     out->views[i] = cuda::HostImage{view.data, view.width, view.height, view.stride, view.format};
-    out->keep_alive.push_back(Napi::Persistent(data.As<Napi::Object>()));
   }
 }
 

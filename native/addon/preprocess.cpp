@@ -6,6 +6,7 @@
 
 #include "../core/error.h"
 #include "../cpu/preprocess.h"
+#include "image_args.h"
 #include "js_args.h"
 #include "promise_worker.h"
 #include "workers.h"
@@ -15,20 +16,6 @@ namespace {
 
 constexpr uint32_t kMaxBatch = 1u << 16;
 constexpr int kMaxThreads = 1024;
-
-PixelFormat parse_format(const Napi::Object& image, const std::string& name) {
-  const Napi::Value value = image.Get("format");
-  if (value.IsString()) {
-    const std::string f = value.As<Napi::String>().Utf8Value();
-    if (f == "rgb") return PixelFormat::kRGB;
-    if (f == "bgr") return PixelFormat::kBGR;
-    if (f == "rgba") return PixelFormat::kRGBA;
-    if (f == "bgra") return PixelFormat::kBGRA;
-    if (f == "gray") return PixelFormat::kGray;
-  }
-  throw_expected(image.Env(), "ERR_UNSUPPORTED_FORMAT", "one of 'rgb', 'bgr', 'rgba', 'bgra', 'gray'",
-                 name + ".format", value);
-}
 
 cpu::TensorDType parse_dtype(const Napi::Object& options) {
   const Napi::Value value = options.Get("dtype");
@@ -112,34 +99,8 @@ class PreprocessWorker final : public PromiseWorker {
 
  private:
   void read_image(const Napi::Value& value, uint32_t i) {
-    Napi::Env env = Env();
-    const std::string name = "images[" + std::to_string(i) + "]";
-    if (!value.IsObject()) throw_expected(env, code::kInvalidOption, "an image object", name, value);
-    const Napi::Object image = value.As<Napi::Object>();
-    const Napi::Value data = image.Get("data");
-    if (!is_byte_array(data)) throw_expected(env, code::kBadImage, "a Uint8Array", name + ".data", data);
-    const Napi::TypedArray bytes = data.As<Napi::TypedArray>();
-
-    cpu::ImageView& view = views_[i];
-    view.format = parse_format(image, name);
-    view.width = get_int(image, "width", name + ".width", 1, kMaxSide, code::kBadImage);
-    view.height = get_int(image, "height", name + ".height", 1, kMaxSide, code::kBadImage);
-    const int channels = pixel_channels(view.format);
-    const Napi::Value stride = image.Get("stride");
-    if (stride.IsUndefined()) {
-      view.stride = static_cast<size_t>(view.width) * static_cast<size_t>(channels);
-    } else {
-      // stride <= 2^30 keeps stride * height far from overflow.
-      view.stride = static_cast<size_t>(to_int(env, stride, name + ".stride", 1, 1 << 30, code::kBadImage));
-    }
-    view.data = typed_array_data(env, data);
-    view.byte_length = bytes.ByteLength();
-    try {
-      cpu::validate_image(view, i);
-    } catch (const yolo::Error& e) {
-      throw_coded(env, e.code(), e.what());
-    }
-    inputs_.push_back(Napi::Persistent(data.As<Napi::Object>()));  // keeps the pixels alive while we work
+    inputs_.emplace_back();  // keeps the pixels alive while we work
+    views_[i] = read_image_view(Env(), value, i, &inputs_.back());
   }
 
   // The caller's options.output: a typed array of the dtype's type with room for the whole batch, not
