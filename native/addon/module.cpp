@@ -4,6 +4,7 @@
 
 #include "../core/letterbox.h"
 #include "capabilities.h"
+#include "gpu_metrics.h"
 #include "js_args.h"
 #include "workers.h"
 #if defined(YOLO_TRT_WITH_CUDA)
@@ -85,6 +86,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("letterboxGeometry", Napi::Function::New(env, LetterboxGeometry, "letterboxGeometry"));
   exports.Set("preprocess", Napi::Function::New(env, Preprocess, "preprocess"));
   exports.Set("postprocess", Napi::Function::New(env, Postprocess, "postprocess"));
+  exports.Set("gpuMetrics", Napi::Function::New(env, GpuMetrics, "gpuMetrics"));
 #if defined(YOLO_TRT_WITH_CUDA)
   register_gpu(env, exports);
 #endif

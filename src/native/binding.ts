@@ -112,6 +112,32 @@ export interface NativeCapabilities {
   tensorrt: { compiled: boolean; version: string | null };
 }
 
+// ---- GPU telemetry (every build; native/addon/gpu_metrics.cpp) -------------------------------------
+
+/** One GPU at one instant. A value the device or driver does not report is null. */
+export interface NativeGpuDevice {
+  index: number;
+  /** NVML's UUID ('GPU-...'), or 'jetson-<index>' on a Jetson. */
+  uuid: string;
+  name: string;
+  /** GPU busy fraction over the driver's last sample period, 0..1. */
+  utilization: number | null;
+  /** On a Jetson: system RAM (the GPU shares it), used = MemTotal - MemAvailable. */
+  memoryUsedBytes: number | null;
+  memoryTotalBytes: number | null;
+  /** Board power draw in watts; on a Jetson the module's input power (INA3221 VDD_IN, or all rails). */
+  powerWatts: number | null;
+  temperatureC: number | null;
+}
+
+export interface NativeGpuMetrics {
+  /** Where the values came from: NVML (opened at run time), Jetson sysfs, or nothing. */
+  source: 'nvml' | 'jetson' | 'none';
+  /** Why source is 'none' (no NVML library, nvmlInit failed, not a Jetson, ...); null otherwise. */
+  reason: string | null;
+  devices: NativeGpuDevice[];
+}
+
 // ---- GPU surface (CUDA / TensorRT builds only; see native/addon/gpu_register.h) ---------------------
 
 /** Detection parameters of one GPU call (the CPU path passes the same values to postprocess()). */
@@ -284,6 +310,13 @@ export interface NativeBinding {
   letterboxGeometry(width: number, height: number, dstWidth: number, dstHeight: number): LetterboxGeometry;
   preprocess(images: NativeImage[], options: PreprocessOptions): Promise<PreprocessResult>;
   postprocess(output: Float32Array, options: PostprocessOptions): Promise<PostprocessResult>;
+  /**
+   * Live GPU telemetry (a few ms of NVML/sysfs reads on a libuv worker). Never rejects for a missing GPU,
+   * driver or file: that is source 'none' with a reason, or null fields. `sysfsRoot` is for tests only: it
+   * reads the Jetson files under that directory and skips NVML. YOLO_TRT_NVML_PATH (tests only, read at
+   * the first call) replaces the NVML library path.
+   */
+  gpuMetrics(options?: { sysfsRoot?: string }): Promise<NativeGpuMetrics>;
   /** Present only in builds with TensorRT. */
   tensorrt?: NativeTensorRt;
   /** Present only in builds with CUDA (test-only). */

@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { capabilities } from '../capabilities.js';
 import { Detector } from '../detector.js';
 import { installBearerAuth } from './auth.js';
 import type { ServerContext, ServerLimits } from './context.js';
 import { HttpError, toErrorReply } from './http-errors.js';
-import { ServerMetrics, type GpuDevice } from './metrics.js';
+import { ServerMetrics } from './metrics.js';
 import type { ModelConfig } from './model-config.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelRepository } from './model-repository.js';
@@ -63,18 +62,6 @@ function packageVersion(): string {
   }
 }
 
-function gpuDevices(): GpuDevice[] {
-  try {
-    return capabilities().cuda.devices.map((d) => ({
-      index: d.index,
-      name: d.name,
-      memoryBytes: d.memoryBytes,
-    }));
-  } catch {
-    return [];
-  }
-}
-
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
@@ -84,7 +71,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
  */
 export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const metrics = new ServerMetrics({ gpuDevices: gpuDevices(), processMetrics: options.processMetrics });
+  const metrics = new ServerMetrics({ processMetrics: options.processMetrics });
+  const gpu = await metrics.enableGpuMetrics(); // nv_gpu_* gauges only where a GPU is found
   const repository =
     options.modelRepository === undefined ? undefined : await ModelRepository.open(options.modelRepository);
 
@@ -99,6 +87,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     // Requests arriving during shutdown get our own 503 (same JSON shape as every error) below.
     return503OnClosing: false,
   });
+  app.log.info({ source: gpu.source, gpus: gpu.devices.length, reason: gpu.reason }, 'GPU metrics');
 
   const registry = new ModelRegistry({
     factory: options.detectorFactory ?? ((o) => Detector.create(o)),

@@ -1,10 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { NativeGpuMetrics } from '../native/binding.js';
+import { registerGpuMetrics, type GpuMetricsReader, type GpuMetricsTimeouts } from './gpu-metrics.js';
 import type { StageMs } from './model-stats.js';
 
 /**
  * Prometheus metrics. Triton's `nv_inference_*` names and units (cumulative microsecond counters,
  * labels `model` and `version`) so existing Triton dashboards work unchanged, plus histograms of our
- * own for percentiles, and process metrics. Each server has its own registry (tests run several).
+ * own for percentiles, process metrics, and GPU gauges where a GPU is (./gpu-metrics.ts, enabled by
+ * enableGpuMetrics()). Each server has its own registry (tests run several).
  */
 
 export interface ModelLabels {
@@ -14,12 +17,6 @@ export interface ModelLabels {
 
 /** Triton's failure reasons. */
 export type FailureReason = 'REJECTED' | 'CANCELED' | 'BACKEND' | 'OTHER';
-
-export interface GpuDevice {
-  index: number;
-  name: string;
-  memoryBytes: number;
-}
 
 export interface PendingSource {
   (): Iterable<ModelLabels & { pending: number }>;
@@ -51,7 +48,7 @@ export class ServerMetrics {
   readonly #loads: Counter<'model' | 'outcome'>;
   #pendingSource: PendingSource = () => [];
 
-  constructor(options: { gpuDevices?: readonly GpuDevice[]; processMetrics?: boolean } = {}) {
+  constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const mv = ['model', 'version'] as const;
     const counter = (name: string, help: string) => new Counter({ name, help, labelNames: mv, registers });
@@ -123,19 +120,16 @@ export class ServerMetrics {
       registers,
     });
 
-    if (options.gpuDevices !== undefined && options.gpuDevices.length > 0) {
-      // Device memory size is what the addon reports today; live utilization/power need NVML and are
-      // left to DCGM exporter where it runs.
-      const total = new Gauge({
-        name: 'nv_gpu_memory_total_bytes',
-        help: 'GPU total memory, in bytes',
-        labelNames: ['gpu_uuid', 'name'],
-        registers,
-      });
-      for (const d of options.gpuDevices)
-        total.set({ gpu_uuid: `GPU-${d.index}`, name: d.name }, d.memoryBytes);
-    }
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Probes the GPUs once (default: the addon's gpuMetrics()) and, when one is found, adds the
+   * `nv_gpu_*` gauges, read on every scrape; on a machine without a GPU nothing is added. Call once.
+   * Resolves with the first reading (its `reason` says why there are no GPU metrics).
+   */
+  enableGpuMetrics(read?: GpuMetricsReader, timeouts?: GpuMetricsTimeouts): Promise<NativeGpuMetrics> {
+    return registerGpuMetrics(this.registry, read, timeouts);
   }
 
   get contentType(): string {

@@ -1,6 +1,8 @@
-// deploy/grafana-dashboard.json reads only metrics the server exports (GPU gauges aside: no GPU here).
+// deploy/grafana-dashboard.json reads only metrics the server exports; the GPU panels (titled "only where a
+// GPU is") read the gauges a ServerMetrics exports when its GPU reader finds a device.
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
+import { ServerMetrics } from '../../dist/server/metrics.js';
 import { fakeServer } from './helpers.js';
 
 it('every metric in the Grafana dashboard exists in /metrics', async () => {
@@ -21,13 +23,40 @@ it('every metric in the Grafana dashboard exists in /metrics', async () => {
       payload: Buffer.from('\x01x'),
     });
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    const exported = new Set(
-      [...text.matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap((m) =>
+    const typed = (t: string) =>
+      [...t.matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap((m) =>
         m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1]!],
-      ),
-    );
-    const missing = [...used].filter((name) => !exported.has(name) && !name.startsWith('nv_gpu_'));
+      );
+    const gpuMetrics = new ServerMetrics({ processMetrics: false });
+    await gpuMetrics.enableGpuMetrics(async () => ({
+      source: 'nvml',
+      reason: null,
+      devices: [
+        {
+          index: 0,
+          uuid: 'GPU-0',
+          name: 'Fake',
+          utilization: 0.5,
+          memoryUsedBytes: 1,
+          memoryTotalBytes: 2,
+          powerWatts: 3,
+          temperatureC: 4,
+        },
+      ],
+    }));
+    const plain = new Set(typed(await new ServerMetrics({ processMetrics: false }).render()));
+    const gpuOnly = new Set(typed(await gpuMetrics.render()).filter((name) => !plain.has(name)));
+    expect([...gpuOnly]).toContain('nv_gpu_utilization');
+    const exported = new Set([...typed(text), ...gpuOnly]);
+    const missing = [...used].filter((name) => !exported.has(name));
     expect(missing).toEqual([]);
+    // Panels reading a GPU gauge say so in their title (CPU machines export none of them).
+    const panels = (JSON.parse(dashboard) as { panels: { title: string; targets?: { expr: string }[] }[] })
+      .panels;
+    for (const panel of panels) {
+      const readsGpu = (panel.targets ?? []).some((t) => [...gpuOnly].some((n) => t.expr.includes(n)));
+      expect(panel.title.includes('(only where a GPU is)'), panel.title).toBe(readsGpu);
+    }
   } finally {
     await app.close();
   }

@@ -1,17 +1,31 @@
-// ServerMetrics on its own: GPU gauges appear only when devices are reported; Triton counters add up.
+// ServerMetrics on its own: GPU gauges appear only when a GPU is found; Triton counters add up.
+// (GPU gauges in detail: metrics-gpu.test.ts.)
 import { expect, it } from 'vitest';
 import { ServerMetrics } from '../../dist/server/metrics.js';
 
-it('exports GPU memory only when the addon reports devices', async () => {
-  const none = await new ServerMetrics({ processMetrics: false }).render();
-  expect(none).not.toMatch(/nv_gpu_/);
-  const gpu = new ServerMetrics({
-    processMetrics: false,
-    gpuDevices: [{ index: 0, name: 'Fake GPU', memoryBytes: 8 * 2 ** 30 }],
-  });
-  expect(await gpu.render()).toMatch(
-    /^nv_gpu_memory_total_bytes\{gpu_uuid="GPU-0",name="Fake GPU"\} 8589934592$/m,
-  );
+it('exports GPU gauges only when the GPU reader finds a device', async () => {
+  const none = new ServerMetrics({ processMetrics: false });
+  await none.enableGpuMetrics(async () => ({ source: 'none', reason: 'no GPU here', devices: [] }));
+  expect(await none.render()).not.toMatch(/nv_gpu_|yolo_trt_gpu_/);
+  const gpu = new ServerMetrics({ processMetrics: false });
+  const reading = {
+    source: 'nvml' as const,
+    reason: null,
+    devices: [
+      {
+        index: 0,
+        uuid: 'GPU-abc',
+        name: 'Fake GPU',
+        utilization: 0.25,
+        memoryUsedBytes: 2 ** 30,
+        memoryTotalBytes: 8 * 2 ** 30,
+        powerWatts: 70.5,
+        temperatureC: 41,
+      },
+    ],
+  };
+  await gpu.enableGpuMetrics(async () => reading);
+  expect(await gpu.render()).toMatch(/^nv_gpu_memory_total_bytes\{gpu_uuid="GPU-abc"\} 8589934592$/m);
 });
 
 it('keeps Triton units: cumulative microseconds and counts per model version', async () => {
