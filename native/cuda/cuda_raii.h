@@ -73,15 +73,29 @@ class Event {
   cudaEvent_t event_ = nullptr;
 };
 
-// Device memory that only grows: reserve() reallocates when a larger size is asked for.
-class DeviceBuffer {
+namespace detail {
+struct DeviceAllocator {
+  static void allocate(void** ptr, size_t bytes) { check(cudaMalloc(ptr, bytes), "cudaMalloc"); }
+  static void free(void* ptr) noexcept { (void)cudaFree(ptr); }
+};
+struct PinnedAllocator {
+  static void allocate(void** ptr, size_t bytes) {
+    check(cudaHostAlloc(ptr, bytes, cudaHostAllocDefault), "cudaHostAlloc");
+  }
+  static void free(void* ptr) noexcept { (void)cudaFreeHost(ptr); }
+};
+}  // namespace detail
+
+// Memory that only grows: reserve() reallocates when a larger size is asked for. Move-only.
+template <class Allocator>
+class GrowingBuffer {
  public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t bytes) { reserve(bytes); }
-  ~DeviceBuffer() { release(); }
-  DeviceBuffer(DeviceBuffer&& o) noexcept
+  GrowingBuffer() = default;
+  explicit GrowingBuffer(size_t bytes) { reserve(bytes); }
+  ~GrowingBuffer() { release(); }
+  GrowingBuffer(GrowingBuffer&& o) noexcept
       : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+  GrowingBuffer& operator=(GrowingBuffer&& o) noexcept {
     if (this != &o) {
       release();
       ptr_ = std::exchange(o.ptr_, nullptr);
@@ -89,13 +103,13 @@ class DeviceBuffer {
     }
     return *this;
   }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  GrowingBuffer(const GrowingBuffer&) = delete;
+  GrowingBuffer& operator=(const GrowingBuffer&) = delete;
 
   void reserve(size_t bytes) {
     if (bytes <= bytes_) return;
     release();
-    check(cudaMalloc(&ptr_, bytes), "cudaMalloc");
+    Allocator::allocate(&ptr_, bytes);
     bytes_ = bytes;
   }
   void* get() const noexcept { return ptr_; }
@@ -107,7 +121,7 @@ class DeviceBuffer {
 
  private:
   void release() noexcept {
-    if (ptr_ != nullptr) (void)cudaFree(ptr_);
+    if (ptr_ != nullptr) Allocator::free(ptr_);
     ptr_ = nullptr;
     bytes_ = 0;
   }
@@ -115,47 +129,10 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
+// Device memory.
+using DeviceBuffer = GrowingBuffer<detail::DeviceAllocator>;
 // Page-locked host memory: the staging area async copies need to really be async.
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  explicit PinnedBuffer(size_t bytes) { reserve(bytes); }
-  ~PinnedBuffer() { release(); }
-  PinnedBuffer(PinnedBuffer&& o) noexcept
-      : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
-    if (this != &o) {
-      release();
-      ptr_ = std::exchange(o.ptr_, nullptr);
-      bytes_ = std::exchange(o.bytes_, 0);
-    }
-    return *this;
-  }
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-
-  void reserve(size_t bytes) {
-    if (bytes <= bytes_) return;
-    release();
-    check(cudaHostAlloc(&ptr_, bytes, cudaHostAllocDefault), "cudaHostAlloc");
-    bytes_ = bytes;
-  }
-  void* get() const noexcept { return ptr_; }
-  template <class T>
-  T* as() const noexcept {
-    return static_cast<T*>(ptr_);
-  }
-  size_t size() const noexcept { return bytes_; }
-
- private:
-  void release() noexcept {
-    if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
-    ptr_ = nullptr;
-    bytes_ = 0;
-  }
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
-};
+using PinnedBuffer = GrowingBuffer<detail::PinnedAllocator>;
 
 // Makes `device` current for this thread and restores the previous one on scope exit (libuv worker
 // threads are shared with other work, and TensorRT objects belong to the device they were made on).
