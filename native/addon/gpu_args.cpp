@@ -2,12 +2,14 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "../core/decode.h"
 #include "../core/error.h"
 #include "../cpu/preprocess.h"
 #include "image_args.h"
 #include "js_args.h"
+#include "nms_args.h"
 #include "workers.h"
 
 namespace yolo::addon {
@@ -32,34 +34,13 @@ void read_images(Napi::Env env, const Napi::Value& value, uint32_t max_count, Bo
 cuda::PostParams read_post_params(Napi::Env env, const Napi::Value& value, int nc) {
   if (!value.IsObject()) throw_expected(env, code::kInvalidOption, "an object", "params", value);
   const Napi::Object o = value.As<Napi::Object>();
+  NmsArgs nms = read_nms_args(env, o, "params", nc);
   cuda::PostParams p;
-  const double conf = get_number(o, "conf", "params.conf");
-  if (conf < 0.0 || conf > 1.0)
-    throw_expected(env, code::kInvalidOption, "a number between 0 and 1", "params.conf", o.Get("conf"));
-  p.conf = static_cast<float>(conf);
-  p.iou = get_number(o, "iou", "params.iou");
-  if (p.iou < 0.0 || p.iou > 1.0)
-    throw_expected(env, code::kInvalidOption, "a number between 0 and 1", "params.iou", o.Get("iou"));
-  p.max_det = get_int(o, "maxDet", "params.maxDet", 0, kMaxNmsCandidates, code::kInvalidOption);
-  p.agnostic = get_bool(o, "agnostic", "params.agnostic");
-  const Napi::Value classes = o.Get("classes");
-  if (!classes.IsNull() && !classes.IsUndefined()) {
-    if (!is_typed_array_of(classes, napi_int32_array)) {
-      throw_expected(env, code::kInvalidOption, "an Int32Array or null", "params.classes", classes);
-    }
-    const Napi::Int32Array ids = classes.As<Napi::Int32Array>();
-    p.class_allowed.assign(static_cast<size_t>(nc), 0);
-    for (size_t i = 0; i < ids.ElementLength(); ++i) {
-      const int32_t id = ids[i];
-      if (id < 0 || id >= nc) {
-        throw_coded(env, code::kInvalidOption,
-                    "Expected class ids between 0 and " + std::to_string(nc - 1) +
-                        " for params.classes but received " + std::to_string(id) + " at index " +
-                        std::to_string(i));
-      }
-      p.class_allowed[static_cast<size_t>(id)] = 1;
-    }
-  }
+  p.conf = nms.conf;
+  p.iou = nms.iou;
+  p.max_det = nms.max_det;
+  p.agnostic = nms.agnostic;
+  p.class_allowed = std::move(nms.class_allowed);
   return p;
 }
 

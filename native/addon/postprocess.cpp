@@ -3,11 +3,13 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../core/error.h"
 #include "../cpu/postprocess.h"
 #include "js_args.h"
+#include "nms_args.h"
 #include "promise_worker.h"
 #include "workers.h"
 
@@ -48,36 +50,12 @@ class PostprocessWorker final : public PromiseWorker {
                       std::to_string(o_.anchors) + "] but received " + std::to_string(output.ElementLength()));
     }
 
-    const double conf = get_number(options, "conf", "options.conf");
-    if (conf < 0.0 || conf > 1.0) {
-      throw_expected(env, code::kInvalidOption, "a number between 0 and 1", "options.conf", options.Get("conf"));
-    }
-    o_.conf = static_cast<float>(conf);
-    o_.iou = get_number(options, "iou", "options.iou");
-    if (o_.iou < 0.0 || o_.iou > 1.0) {
-      throw_expected(env, code::kInvalidOption, "a number between 0 and 1", "options.iou", options.Get("iou"));
-    }
-    o_.max_det = get_int(options, "maxDet", "options.maxDet", 0, 1 << 24, code::kInvalidOption);
-    o_.agnostic = get_bool(options, "agnostic", "options.agnostic");
-
-    const int nc = o_.channels - 4;
-    const Napi::Value classes = options.Get("classes");
-    if (!classes.IsNull() && !classes.IsUndefined()) {
-      if (!is_typed_array_of(classes, napi_int32_array)) {
-        throw_expected(env, code::kInvalidOption, "an Int32Array or null", "options.classes", classes);
-      }
-      const Napi::Int32Array ids = classes.As<Napi::Int32Array>();
-      o_.class_allowed.assign(static_cast<size_t>(nc), 0);
-      for (size_t i = 0; i < ids.ElementLength(); ++i) {
-        const int32_t id = ids[i];
-        if (id < 0 || id >= nc) {
-          throw_coded(env, code::kInvalidOption,
-                      "Expected class ids between 0 and " + std::to_string(nc - 1) + " for options.classes but " +
-                          "received " + std::to_string(id) + " at index " + std::to_string(i));
-        }
-        o_.class_allowed[static_cast<size_t>(id)] = 1;
-      }
-    }
+    NmsArgs nms = read_nms_args(env, options, "options", o_.channels - 4);
+    o_.conf = nms.conf;
+    o_.iou = nms.iou;
+    o_.max_det = nms.max_det;
+    o_.agnostic = nms.agnostic;
+    o_.class_allowed = std::move(nms.class_allowed);
 
     o_.input_w = get_int(options, "inputWidth", "options.inputWidth", 1, kMaxSide, code::kInvalidOption);
     o_.input_h = get_int(options, "inputHeight", "options.inputHeight", 1, kMaxSide, code::kInvalidOption);
