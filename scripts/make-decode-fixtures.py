@@ -3,7 +3,7 @@
 
 yolo-trt decodes with sharp; the reference (Ultralytics) reads with cv2.imread(IMREAD_COLOR). This script
 writes a few small files with cv2 (gray JPEG, colour JPEG (4:2:0, quality 100, progressive), PNG with alpha, gray PNG,
-16-bit PNG, palette-free WebP lossless, TIFF) and records the sha256 of cv2.imread's pixels converted to
+16-bit PNG, lossless WebP, TIFF; plus a CMYK JPEG written by sharp) and records the sha256 of cv2.imread's pixels converted to
 RGB, so test/e2e/decode-parity.test.ts can check that our decoder hands the network the same pixels.
 Run with Debian's python3-opencv: /usr/bin/python3 scripts/make-decode-fixtures.py
 """
@@ -55,6 +55,20 @@ def main():
     add("deep16.png", None, bgr.astype(np.uint16) * 256 + scene(61, 83, 3).astype(np.uint16))
     add("lossless.webp", [cv2.IMWRITE_WEBP_QUALITY, 101])
     add("color.tiff")
+    # cv2 cannot write CMYK JPEGs; cmyk.jpg was written by sharp
+    # (sharp('color.png').toColourspace('cmyk').jpeg({quality: 95})) and is kept: only cv2's reading of it
+    # is recorded here.
+    cmyk = os.path.join(OUT, "cmyk.jpg")
+    if os.path.exists(cmyk):
+        decoded = cv2.cvtColor(cv2.imread(cmyk, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        cases.append(
+            {
+                "file": "cmyk.jpg",
+                "width": int(decoded.shape[1]),
+                "height": int(decoded.shape[0]),
+                "sha256": hashlib.sha256(np.ascontiguousarray(decoded).tobytes()).hexdigest(),
+            }
+        )
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump({"opencv": cv2.__version__, "cases": cases}, f, indent=1)
         f.write("\n")

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { invalidOption, YoloTrtError } from '../errors.js';
 import type { NativeImage } from '../native/binding.js';
+import { cmykToRgb } from './cmyk.js';
 import { isRawImageInput, validateRawImage, type RawImageInput } from './raw-input.js';
 
 /** What `detect()` accepts: a file path, encoded image bytes, or raw pixels. */
@@ -28,7 +29,8 @@ export interface DecodedImage extends NativeImage {
 /**
  * Decodes any accepted input into 8-bit RGB (or gray) pixels, the way the reference pipeline reads
  * images: EXIF orientation applied (OpenCV's imread does this by default), embedded ICC profiles ignored
- * (imread does not colour-manage), alpha dropped (IMREAD_COLOR drops it). Runs in libvips' threads.
+ * (imread does not colour-manage), alpha dropped (IMREAD_COLOR drops it), CMYK converted with OpenCV's
+ * arithmetic. Runs in libvips' threads.
  */
 export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<DecodedImage> {
   const limit = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
@@ -62,9 +64,9 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
     ignoreIcc: true,
     autoOrient: true,
   });
-  let format: string | undefined;
+  let meta: Metadata;
   try {
-    format = (await pipeline.metadata()).format;
+    meta = await pipeline.metadata();
   } catch (err) {
     // libvips as shipped with sharp has no BMP loader; say so rather than "unsupported format".
     if (bytes[0] === 0x42 && bytes[1] === 0x4d) {
@@ -79,6 +81,7 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
     }
     throw mapSharpError(err, where, source);
   }
+  const format = meta.format;
   if (format === undefined || !RASTER_FORMATS.has(format)) {
     throw new YoloTrtError(
       'ERR_UNSUPPORTED_FORMAT',
@@ -87,6 +90,7 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
     );
   }
   try {
+    if (meta.space === 'cmyk' && format === 'jpeg') return await decodeCmykJpeg(pipeline, source);
     const { data, info } = await pipeline
       .removeAlpha()
       .raw({ depth: 'uchar' })
@@ -107,6 +111,26 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
     if (err instanceof YoloTrtError) throw err;
     throw mapSharpError(err, where, source);
   }
+}
+
+/** CMYK JPEGs: the raw CMYK samples, converted to RGB with OpenCV's arithmetic (see ./cmyk.ts). */
+async function decodeCmykJpeg(pipeline: Sharp, source: string): Promise<DecodedImage> {
+  const { data, info } = await pipeline
+    .pipelineColourspace('cmyk')
+    .toColourspace('cmyk')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 4) {
+    throw new YoloTrtError(
+      'ERR_UNSUPPORTED_FORMAT',
+      `CMYK image ${source} decoded to ${info.channels} channels`,
+    );
+  }
+  const rgb = await cmykToRgb(
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    info.width * info.height,
+  );
+  return { data: rgb, width: info.width, height: info.height, stride: info.width * 3, format: 'rgb', source };
 }
 
 function mapSharpError(err: unknown, where: string, source: string): YoloTrtError {
