@@ -53,6 +53,7 @@ def main():
     alpha = np.dstack([bgr, scene(61, 83, 2)[:, :, 0]])
     add("alpha.png", None, alpha)
     add("deep16.png", None, bgr.astype(np.uint16) * 256 + scene(61, 83, 3).astype(np.uint16))
+    add("gray16.png", None, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257)
     add("lossless.webp", [cv2.IMWRITE_WEBP_QUALITY, 101])
     add("color.tiff")
     # cv2 cannot write CMYK JPEGs; cmyk.jpg was written by sharp
