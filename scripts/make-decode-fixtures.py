@@ -56,15 +56,18 @@ def main():
     add("gray16.png", None, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257)
     add("lossless.webp", [cv2.IMWRITE_WEBP_QUALITY, 101])
     add("color.tiff")
-    # cv2 cannot write CMYK JPEGs; cmyk.jpg was written by sharp
-    # (sharp('color.png').toColourspace('cmyk').jpeg({quality: 95})) and is kept: only cv2's reading of it
-    # is recorded here.
-    cmyk = os.path.join(OUT, "cmyk.jpg")
-    if os.path.exists(cmyk):
-        decoded = cv2.cvtColor(cv2.imread(cmyk, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    # Files cv2 cannot write, kept in the fixtures and written by sharp: a CMYK JPEG
+    # (sharp('color.png').toColourspace('cmyk').jpeg({quality: 95})) and copies of color.png tagged with
+    # EXIF Orientation 6 (sharp(...).withMetadata({orientation: 6})). Only cv2's reading of them is recorded:
+    # imread applies the orientation for JPEG, PNG and TIFF but not for WebP.
+    for name in ["cmyk.jpg", "exif6.jpg", "exif6.png", "exif6.tiff", "exif6.webp"]:
+        path = os.path.join(OUT, name)
+        if not os.path.exists(path):
+            continue
+        decoded = cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         cases.append(
             {
-                "file": "cmyk.jpg",
+                "file": name,
                 "width": int(decoded.shape[1]),
                 "height": int(decoded.shape[0]),
                 "sha256": hashlib.sha256(np.ascontiguousarray(decoded).tobytes()).hexdigest(),

@@ -17,6 +17,9 @@ export const DEFAULT_LIMIT_INPUT_PIXELS = 100_000_000;
  */
 const RASTER_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif', 'jp2', 'jxl', 'raw']);
 
+/** Formats whose EXIF orientation cv2.imread applies. */
+const ORIENTED_FORMATS = new Set(['jpeg', 'png', 'tiff']);
+
 export interface DecodeOptions {
   limitInputPixels?: number;
 }
@@ -28,7 +31,7 @@ export interface DecodedImage extends NativeImage {
 
 /**
  * Decodes any accepted input into 8-bit RGB (or gray) pixels, the way the reference pipeline reads
- * images: EXIF orientation applied (OpenCV's imread does this by default), embedded ICC profiles ignored
+ * images: EXIF orientation applied where OpenCV's imread applies it (JPEG, PNG, TIFF), embedded ICC profiles ignored
  * (imread does not colour-manage), alpha dropped (IMREAD_COLOR drops it), CMYK converted with OpenCV's
  * arithmetic. Runs in libvips' threads.
  */
@@ -62,7 +65,6 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
     limitInputPixels: limit,
     failOn: 'warning',
     ignoreIcc: true,
-    autoOrient: true,
   });
   let meta: Metadata;
   try {
@@ -89,6 +91,9 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
       { details: { source, format } },
     );
   }
+  // imread (OpenCV 4.6) applies EXIF orientation to JPEG, PNG and TIFF, not to WebP (checked with
+  // cv2 on fixtures): orient exactly where the reference does.
+  if (ORIENTED_FORMATS.has(format)) pipeline.autoOrient();
   try {
     if (meta.space === 'cmyk' && format === 'jpeg') return await decodeCmykJpeg(pipeline, source);
     const { data, info } = await pipeline
