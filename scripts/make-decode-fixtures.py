@@ -59,8 +59,9 @@ def main():
     # Files cv2 cannot write, kept in the fixtures and written by sharp: a CMYK JPEG
     # (sharp('color.png').toColourspace('cmyk').jpeg({quality: 95})) and copies of color.png tagged with
     # EXIF Orientation 6 (sharp(...).withMetadata({orientation: 6})). Only cv2's reading of them is recorded:
-    # imread applies the orientation for JPEG, PNG and TIFF but not for WebP.
-    for name in ["cmyk.jpg", "exif6.jpg", "exif6.png", "exif6.tiff", "exif6.webp"]:
+    # imread applies the orientation for JPEG, PNG and TIFF but not for WebP. icc-p3.jpg carries a Display P3
+    # profile (sharp(...).jpeg({quality: 92}).withIccProfile('p3')), which imread ignores.
+    for name in ["cmyk.jpg", "exif6.jpg", "exif6.png", "exif6.tiff", "exif6.webp", "icc-p3.jpg"]:
         path = os.path.join(OUT, name)
         if not os.path.exists(path):
             continue
