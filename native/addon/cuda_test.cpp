@@ -71,6 +71,17 @@ void read_raw(Napi::Env env, const Napi::Value& raw, const Napi::Object& options
   out->keep_alive = Napi::Persistent(raw.As<Napi::Object>());
 }
 
+// The pipeline shape for raw outputs of `raw`'s dims and options.inputWidth / inputHeight.
+cuda::PipelineConfig post_config(const Napi::Object& o, const RawOutputs& raw) {
+  cuda::PipelineConfig pc;
+  pc.max_batch = raw.batch;
+  pc.channels = raw.channels;
+  pc.anchors = raw.anchors;
+  pc.input_w = get_int(o, "inputWidth", "options.inputWidth", 1, kMaxSide, code::kInvalidOption);
+  pc.input_h = get_int(o, "inputHeight", "options.inputHeight", 1, kMaxSide, code::kInvalidOption);
+  return pc;
+}
+
 template <class Make>
 Napi::Value queue(Napi::Env env, Make&& make) {
   return queue_promise_worker(env, [&]() -> PromiseWorker* { return make(); });
@@ -128,12 +139,7 @@ Napi::Value TestPostprocess(const Napi::CallbackInfo& info) {
     read_raw(env, info[0], o, raw.get());
     const cuda::PostParams params = read_post_params(env, o, raw->channels - 4);
     const std::vector<int32_t> sizes = read_sizes(env, o.Get("origSizes"), raw->batch, "options.origSizes");
-    cuda::PipelineConfig pc;
-    pc.max_batch = raw->batch;
-    pc.channels = raw->channels;
-    pc.anchors = raw->anchors;
-    pc.input_w = get_int(o, "inputWidth", "options.inputWidth", 1, kMaxSide, code::kInvalidOption);
-    pc.input_h = get_int(o, "inputHeight", "options.inputHeight", 1, kMaxSide, code::kInvalidOption);
+    cuda::PipelineConfig pc = post_config(o, *raw);
     auto rows = std::make_shared<std::vector<cuda::Rows>>();
     return new LambdaWorker(
         env, "yolo_trt.cudaTest.postprocess",
@@ -178,12 +184,7 @@ Napi::Value TestPipeline(const Napi::CallbackInfo& info) {
       throw_coded(env, code::kInvalidOption, "Expected options.dims[0] to equal the number of images");
     }
     const cuda::PostParams params = read_post_params(env, o, raw->channels - 4);
-    cuda::PipelineConfig pc;
-    pc.max_batch = raw->batch;
-    pc.channels = raw->channels;
-    pc.anchors = raw->anchors;
-    pc.input_w = get_int(o, "inputWidth", "options.inputWidth", 1, kMaxSide, code::kInvalidOption);
-    pc.input_h = get_int(o, "inputHeight", "options.inputHeight", 1, kMaxSide, code::kInvalidOption);
+    cuda::PipelineConfig pc = post_config(o, *raw);
     pc.input_type = parse_type(env, o, "inputType", false);
     auto rows = std::make_shared<std::vector<cuda::Rows>>();
     auto times = std::make_shared<cuda::StageTimes>();
@@ -248,12 +249,7 @@ Napi::Value TestTimePostprocess(const Napi::CallbackInfo& info) {
     read_raw(env, info[0], o, raw.get());
     const cuda::PostParams params = read_post_params(env, o, raw->channels - 4);
     const std::vector<int32_t> sizes = read_sizes(env, o.Get("origSizes"), raw->batch, "options.origSizes");
-    cuda::PipelineConfig pc;
-    pc.max_batch = raw->batch;
-    pc.channels = raw->channels;
-    pc.anchors = raw->anchors;
-    pc.input_w = get_int(o, "inputWidth", "options.inputWidth", 1, kMaxSide, code::kInvalidOption);
-    pc.input_h = get_int(o, "inputHeight", "options.inputHeight", 1, kMaxSide, code::kInvalidOption);
+    cuda::PipelineConfig pc = post_config(o, *raw);
     const int iterations = get_int(o, "iterations", "options.iterations", 1, 100000, code::kInvalidOption);
     auto us = std::make_shared<std::vector<float>>();
     return new LambdaWorker(
