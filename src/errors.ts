@@ -85,6 +85,15 @@ export function invalidOption(name: string, expected: string, value: unknown): Y
   );
 }
 
+/** An integer option in [min, max], or undefined when not given; anything else is ERR_INVALID_OPTION. */
+export function optionalIntInRange(name: string, v: unknown, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw invalidOption(name, `an integer between ${min} and ${max}`, v);
+  }
+  return v;
+}
+
 export function abortError(signal: AbortSignal): YoloTrtError {
   const reason: unknown = signal.reason;
   const why = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);

@@ -1,4 +1,4 @@
-import { invalidOption } from './errors.js';
+import { invalidOption, optionalIntInRange } from './errors.js';
 import type { DetectParams } from './backends/backend.js';
 import type { TensorRtOptions } from './backends/tensorrt-options.js';
 import { DEFAULT_LIMIT_INPUT_PIXELS } from './image/decode.js';
@@ -71,15 +71,11 @@ function checkUnitInterval(name: string, v: unknown): number {
   return v;
 }
 
+/** A required positive integer: only called with a value the caller gave (undefined is refused too). */
 function checkPositiveInt(name: string, v: unknown, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-    throw invalidOption(name, `an integer between 1 and ${max}`, v);
-  }
-  return v;
-}
-
-function checkOptionalPositiveInt(name: string, v: unknown, max: number): number | undefined {
-  return v === undefined ? undefined : checkPositiveInt(name, v, max);
+  const n = optionalIntInRange(name, v, 1, max);
+  if (n === undefined) throw invalidOption(name, `an integer between 1 and ${max}`, v);
+  return n;
 }
 
 /**
@@ -138,15 +134,10 @@ export function resolveDetectorOptions(options: DetectorOptions): ResolvedDetect
     options.limitInputPixels === undefined
       ? DEFAULT_LIMIT_INPUT_PIXELS
       : checkPositiveInt('limitInputPixels', options.limitInputPixels, Number.MAX_SAFE_INTEGER);
-  const preprocessThreads = checkOptionalPositiveInt('preprocessThreads', options.preprocessThreads, 256);
-  const cpuIn = options.cpu ?? {};
-  if (typeof cpuIn !== 'object' || cpuIn === null) throw invalidOption('cpu', 'an object', cpuIn);
-  const cpu: CpuOptions = {
-    workers: checkOptionalPositiveInt('cpu.workers', cpuIn.workers, 64),
-    intraOpThreads: checkOptionalPositiveInt('cpu.intraOpThreads', cpuIn.intraOpThreads, 1024),
-    interOpThreads: checkOptionalPositiveInt('cpu.interOpThreads', cpuIn.interOpThreads, 1024),
-    maxBatch: checkOptionalPositiveInt('cpu.maxBatch', cpuIn.maxBatch, 1024),
-  };
+  // Thread and batch counts are range-checked by the backend that uses them (onnxruntime.ts).
+  const preprocessThreads = options.preprocessThreads;
+  const cpu = options.cpu ?? {};
+  if (typeof cpu !== 'object' || cpu === null) throw invalidOption('cpu', 'an object', cpu);
   const tensorrt = options.tensorrt ?? {};
   if (typeof tensorrt !== 'object' || tensorrt === null)
     throw invalidOption('tensorrt', 'an object', tensorrt);

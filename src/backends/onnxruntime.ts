@@ -6,7 +6,7 @@
  * call are in flight, which bounds memory however many images a call brings.
  */
 import os from 'node:os';
-import { YoloTrtError, abortError, invalidOption, throwIfAborted } from '../errors.js';
+import { YoloTrtError, abortError, optionalIntInRange, throwIfAborted } from '../errors.js';
 import type { ModelInfo } from '../model/types.js';
 import { callNative, loadNative } from '../native/load.js';
 import type { NativeBinding, NativeImage } from '../native/binding.js';
@@ -55,13 +55,7 @@ export function resolveOnnxRuntimeOptions(
   options: OnnxRuntimeBackendOptions = {},
   cpuCount = cores(),
 ): ResolvedOnnxRuntimeOptions {
-  const check = (name: string, v: unknown, max: number): number | undefined => {
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-      throw invalidOption(name, `an integer between 1 and ${max}`, v);
-    }
-    return v;
-  };
+  const check = (name: string, v: unknown, max: number) => optionalIntInRange(name, v, 1, max);
   const workers =
     check('cpu.workers', options.workers, MAX_WORKERS) ??
     (cpuCount <= 4 ? 1 : Math.min(8, Math.max(1, Math.floor(cpuCount / 8))));

@@ -2,7 +2,7 @@
  * Options of the TensorRT backend and `yolo-trt build`, validated and resolved against the model and the
  * TensorRT compiled into the addon. Pure: testable without TensorRT.
  */
-import { invalidOption } from '../errors.js';
+import { invalidOption, optionalIntInRange } from '../errors.js';
 import type { ModelInfo } from '../model/types.js';
 import { resolveCacheDir } from '../engine-cache/cache-dir.js';
 import type { BatchProfile, Precision } from '../engine-cache/key.js';
@@ -46,14 +46,6 @@ export interface ResolvedTensorRtOptions {
 export const DEFAULT_TRT_DYNAMIC_MAX_BATCH = 8;
 export const DEFAULT_TRT_CONTEXTS = 2;
 
-function intIn(name: string, v: unknown, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw invalidOption(name, `an integer between ${min} and ${max}`, v);
-  }
-  return v;
-}
-
 /**
  * `stronglyTyped` (TensorRT >= 11) changes the default precision: there the model's own types decide,
  * so an fp32 ONNX defaults to 'fp32' instead of failing on 'fp16'.
@@ -69,7 +61,7 @@ export function resolveTensorRtOptions(
   if (!['fp32', 'fp16', 'int8'].includes(precision)) {
     throw invalidOption('tensorrt.precision', "one of 'fp16', 'fp32', 'int8'", precision);
   }
-  const requestedBatch = intIn('tensorrt.maxBatch', options.maxBatch, 1, 4096);
+  const requestedBatch = optionalIntInRange('tensorrt.maxBatch', options.maxBatch, 1, 4096);
   if (model.batch !== null && requestedBatch !== undefined && requestedBatch !== model.batch) {
     throw invalidOption(
       'tensorrt.maxBatch',
@@ -78,7 +70,7 @@ export function resolveTensorRtOptions(
     );
   }
   const maxBatch = model.batch ?? requestedBatch ?? DEFAULT_TRT_DYNAMIC_MAX_BATCH;
-  const workspaceMb = intIn('tensorrt.workspaceMb', options.workspaceMb, 1, 1 << 24);
+  const workspaceMb = optionalIntInRange('tensorrt.workspaceMb', options.workspaceMb, 1, 1 << 24);
   const calibDir = options.calibDir ?? null;
   if (calibDir !== null && (typeof calibDir !== 'string' || calibDir === '')) {
     throw invalidOption('tensorrt.calibDir', 'a folder path', calibDir);
@@ -91,11 +83,11 @@ export function resolveTensorRtOptions(
     maxBatch,
     profile: model.batch === null ? { min: 1, opt: maxBatch, max: maxBatch } : null,
     workspaceBytes: workspaceMb === undefined ? null : workspaceMb * 1024 * 1024,
-    contexts: intIn('tensorrt.contexts', options.contexts, 1, 64) ?? DEFAULT_TRT_CONTEXTS,
-    device: intIn('tensorrt.device', options.device, 0, 1023) ?? 0,
+    contexts: optionalIntInRange('tensorrt.contexts', options.contexts, 1, 64) ?? DEFAULT_TRT_CONTEXTS,
+    device: optionalIntInRange('tensorrt.device', options.device, 0, 1023) ?? 0,
     cacheDir: options.cacheDir ?? resolveCacheDir(env),
     calibDir,
-    calibMaxImages: intIn('tensorrt.calibMaxImages', options.calibMaxImages, 1, 100_000) ?? 512,
+    calibMaxImages: optionalIntInRange('tensorrt.calibMaxImages', options.calibMaxImages, 1, 100_000) ?? 512,
     rebuild: options.rebuild === true,
   };
 }
