@@ -48,7 +48,7 @@ export class Detector {
     const resolved = resolveDetectorOptions(options);
     throwIfAborted(options.signal);
     if (isEngineFile(resolved.model)) return Detector.#fromEngine(resolved, options);
-    const model = await readModelInfo(resolved.model);
+    const model = await readModelInfo(resolved.model, { imgsz: resolved.imgsz });
     // Default classes are validated against the model's class count now that we know it.
     resolved.defaults = resolveDetectParams(
       resolved.defaults,
@@ -89,6 +89,14 @@ export class Detector {
     selectBackend('tensorrt', nativeCapabilities()); // throws, with reasons, where TensorRT cannot run
     const backend = await createTensorRtBackendFromEngine(resolved.model, resolved.tensorrt);
     try {
+      const own = backend.model.imgsz;
+      if (resolved.imgsz !== undefined && (resolved.imgsz[0] !== own[0] || resolved.imgsz[1] !== own[1])) {
+        throw new YoloTrtError(
+          'ERR_INVALID_OPTION',
+          `Engine ${resolved.model} was built for imgsz [${own.join(', ')}] (height, width); imgsz [${resolved.imgsz.join(', ')}] needs an engine built for it`,
+          { details: { option: 'imgsz' } },
+        );
+      }
       resolved.defaults = resolveDetectParams(
         resolved.defaults,
         { classes: options.classes },

@@ -42,6 +42,12 @@ export interface DetectorOptions extends Omit<DetectOptions, 'signal'> {
   model: string;
   /** 'auto' (default) picks tensorrt where it is built and usable, else cpu. */
   backend?: BackendRequest;
+  /**
+   * Network input size, `640` or `[height, width]` (Ultralytics' imgsz order), for models exported with
+   * dynamic height/width: images are letterboxed to it. Default: the model's `imgsz` metadata. A model
+   * with a fixed input size refuses any other size (ERR_INVALID_OPTION).
+   */
+  imgsz?: number | readonly [number, number];
   /** Refuse images with more pixels than this (decompression bombs). Default 100_000_000. */
   limitInputPixels?: number;
   /** Threads for native letterbox/NMS per batch. Default: all cores, at most 8. */
@@ -54,6 +60,8 @@ export interface DetectorOptions extends Omit<DetectOptions, 'signal'> {
 
 export interface ResolvedDetectorOptions {
   model: string;
+  /** [height, width], or undefined for the model's own size. */
+  imgsz: readonly [number, number] | undefined;
   backend: BackendRequest;
   limitInputPixels: number;
   preprocessThreads: number | undefined;
@@ -153,5 +161,30 @@ export function resolveDetectorOptions(options: DetectorOptions): ResolvedDetect
     { ...options, classes: undefined },
     Number.MAX_SAFE_INTEGER,
   );
-  return { model: options.model, backend, limitInputPixels, preprocessThreads, cpu, tensorrt, defaults };
+  const imgsz = resolveImgsz(options.imgsz);
+  return {
+    model: options.model,
+    imgsz,
+    backend,
+    limitInputPixels,
+    preprocessThreads,
+    cpu,
+    tensorrt,
+    defaults,
+  };
+}
+
+/** Largest imgsz side accepted (the native letterbox's own limit). */
+const MAX_IMGSZ = 1 << 16;
+
+/** `640` -> [640, 640]; `[480, 640]` -> [480, 640] (height, width); undefined stays undefined. */
+export function resolveImgsz(v: unknown): readonly [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const expected = `a positive integer or [height, width] of positive integers up to ${MAX_IMGSZ}`;
+  const ok = (n: unknown): n is number =>
+    typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_IMGSZ;
+  if (ok(v)) return [v, v];
+  if (Array.isArray(v) && v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]];
+  if (Array.isArray(v) && v.length === 1 && ok(v[0])) return [v[0], v[0]];
+  throw invalidOption('imgsz', expected, v);
 }

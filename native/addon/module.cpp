@@ -86,6 +86,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("letterboxGeometry", Napi::Function::New(env, LetterboxGeometry, "letterboxGeometry"));
   exports.Set("preprocess", Napi::Function::New(env, Preprocess, "preprocess"));
   exports.Set("postprocess", Napi::Function::New(env, Postprocess, "postprocess"));
+  exports.Set("postprocessEndToEnd", Napi::Function::New(env, PostprocessEndToEnd, "postprocessEndToEnd"));
   exports.Set("gpuMetrics", Napi::Function::New(env, GpuMetrics, "gpuMetrics"));
 #if defined(YOLO_TRT_WITH_CUDA)
   register_gpu(env, exports);

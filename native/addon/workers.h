@@ -9,6 +9,7 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info);
 Napi::Value LetterboxGeometry(const Napi::CallbackInfo& info);
 Napi::Value Preprocess(const Napi::CallbackInfo& info);
 Napi::Value Postprocess(const Napi::CallbackInfo& info);
+Napi::Value PostprocessEndToEnd(const Napi::CallbackInfo& info);
 
 // {newWidth, newHeight, left, top, ratio} for a core geometry.
 Napi::Object geometry_to_js(Napi::Env env, int new_w, int new_h, int left, int top, double ratio);

@@ -281,20 +281,7 @@ export class OnnxRuntimeBackend implements Backend {
     const out = await this.#pool.run({ tensor: chunk.tensor, dims: [chunk.n, 3, h, w] }, signal);
     throwIfAborted(signal);
     this.#checkOutput(out, chunk.n);
-    const post = await callNative(() =>
-      this.#native.postprocess(out.output, {
-        dims: [chunk.n, this.model.numClasses + 4, this.model.numAnchors],
-        conf: params.conf,
-        iou: params.iou,
-        maxDet: params.maxDet,
-        agnostic: params.agnostic,
-        classes: params.classes === null ? null : Int32Array.from(params.classes),
-        inputWidth: w,
-        inputHeight: h,
-        origSizes: chunk.origSizes,
-        threads: Math.min(this.#options.preprocessThreads, chunk.n),
-      }),
-    );
+    const post = await callNative(() => this.#postprocess(out, chunk.n, chunk.origSizes, params));
     if (signal?.aborted) throw abortError(signal);
     const speed = {
       preprocess: chunk.preprocessMs,
@@ -304,17 +291,49 @@ export class OnnxRuntimeBackend implements Backend {
     return post.detections.map((rows) => ({ rows, speed: { ...speed } }));
   }
 
-  /** The model promised [n, 4 + nc, anchors]; a dynamic-shape model could still return something else. */
+  /** Native postprocess for the model's output layout: classic (decode + NMS) or end-to-end rows. */
+  #postprocess(out: RunOutput, n: number, origSizes: Int32Array, params: DetectParams) {
+    const [h, w] = this.model.imgsz;
+    const common = {
+      conf: params.conf,
+      iou: params.iou,
+      maxDet: params.maxDet,
+      agnostic: params.agnostic,
+      classes: params.classes === null ? null : Int32Array.from(params.classes),
+      inputWidth: w,
+      inputHeight: h,
+      origSizes,
+    };
+    if (this.model.endToEnd) {
+      return this.#native.postprocessEndToEnd(out.output, {
+        ...common,
+        dims: [n, out.dims[1]!, 6],
+        numClasses: this.model.numClasses,
+      });
+    }
+    return this.#native.postprocess(out.output, {
+      ...common,
+      dims: [n, this.model.numClasses + 4, this.model.numAnchors],
+      threads: Math.min(this.#options.preprocessThreads, n),
+    });
+  }
+
+  /**
+   * The model promised [n, 4 + nc, anchors] (classic) or [n, K, 6] (end-to-end, K fixed or not); a
+   * dynamic-shape model could still return something else.
+   */
   #checkOutput(out: RunOutput, n: number): void {
-    const expected = [n, this.model.numClasses + 4, this.model.numAnchors];
+    const expected: (number | null)[] = this.model.endToEnd
+      ? [n, this.model.outputRows, 6]
+      : [n, this.model.numClasses + 4, this.model.numAnchors];
     if (
       out.dims.length !== 3 ||
-      out.dims.some((d, i) => d !== expected[i]) ||
-      out.output.length !== n * expected[1]! * expected[2]!
+      out.dims.some((d, i) => expected[i] !== null && d !== expected[i]) ||
+      out.output.length !== out.dims.reduce((a, b) => a * b, 1)
     ) {
       throw new YoloTrtError(
         'ERR_INFERENCE',
-        `Expected the output of ${this.model.path} to be [${expected.join(', ')}] but received [${out.dims.join(', ')}]`,
+        `Expected the output of ${this.model.path} to be [${expected.map((d) => d ?? 'K').join(', ')}] but received [${out.dims.join(', ')}]`,
       );
     }
   }

@@ -282,10 +282,15 @@ export function engineModelInfo(
     inputType: info.inputType,
     numClasses: nc,
     numAnchors: info.anchors,
+    endToEnd: false,
+    outputRows: null,
+    ignoredOptions: [],
+    dynamicHW: false,
     metadata: raw,
     source: {
       names: hints.names !== undefined && hints.names.length === nc ? 'metadata' : 'shape',
       imgsz: 'shape',
+      endToEnd: null,
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * readModelInfo: what a YOLO ONNX file is (names, imgsz, stride, batch, tensor names) and whether we can
  * run it, decided before any backend spends seconds loading it. Metadata written by Ultralytics wins;
- * tensor shapes fill the gaps and must agree with it. See ../shared/docs/ULTRALYTICS.md "Model file".
+ * tensor shapes fill the gaps and must agree with it. Two output layouts run: the classic [B, 4 + nc, A]
+ * and the end-to-end [B, K, 6] (docs/exports.md).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,8 @@ import { YoloTrtError, invalidOption } from '../errors.js';
 import { parseImgsz, parseNames, parsePositiveInt } from './names.js';
 import { decodeOnnxModel, int64ToNumber, ONNX_DTYPE } from './onnx-schema.js';
 import type { OnnxModel, OnnxValueInfo } from './onnx-schema.js';
-import type { ModelInfo, YoloTask } from './types.js';
+import { exportFlag, parseExportArgs } from './export-args.js';
+import type { ModelInfo, ReadModelOptions, YoloTask } from './types.js';
 
 /** protobuf messages cannot exceed 2 GiB; bigger models keep weights in external data files. */
 const MAX_PROTOBUF_BYTES = 2 ** 31 - 1;
@@ -29,7 +31,7 @@ interface TensorDesc {
   shownDims: string[];
 }
 
-export async function readModelInfo(modelPath: string): Promise<ModelInfo> {
+export async function readModelInfo(modelPath: string, options: ReadModelOptions = {}): Promise<ModelInfo> {
   if (typeof modelPath !== 'string' || modelPath.length === 0) {
     throw invalidOption('model', 'a path to an .onnx file', modelPath);
   }
@@ -44,10 +46,13 @@ export async function readModelInfo(modelPath: string): Promise<ModelInfo> {
   if (!graph) throw notOnnx(file, 'it has no graph');
   const metadata: Record<string, string> = {};
   for (const { key, value } of model.metadata_props) metadata[key] = value;
+  const e2eByMetadata = endToEndFromMetadata(metadata);
 
   // Task first: a segment model also has a [B, 4+nc+32, N] output that would otherwise look almost valid.
   const metaTask = metadata['task']?.trim();
-  if (metaTask !== undefined && metaTask !== 'detect') throw taskRefused(file, metaTask, 'metadata');
+  if (metaTask !== undefined && metaTask !== 'detect') {
+    throw taskRefused(file, metaTask, 'metadata', e2eByMetadata !== null ? 'end-to-end ' : '');
+  }
 
   const initializers = new Set(graph.initializer.map((t) => t.name));
   // Old exports (IR < 4) list weights as graph inputs too; only the others are fed by the caller.
@@ -57,13 +62,7 @@ export async function readModelInfo(modelPath: string): Promise<ModelInfo> {
   if (outputs.length === 0) throw notOnnx(file, 'its graph has no outputs');
   if (metaTask === undefined) {
     const guessed = guessTaskFromOutputs(outputs);
-    if (guessed !== 'detect') throw taskRefused(file, guessed, 'shape');
-  }
-  if (metadata['end2end']?.trim() === 'True') {
-    throw unsupported(
-      file,
-      'it is an end-to-end export (NMS inside the model, metadata end2end=True); yolo-trt runs its own NMS: export with nms=False (YOLOv10/YOLO26: end2end=False)',
-    );
+    if (guessed !== null) throw taskRefused(file, guessed.task, 'shape', guessed.kind);
   }
 
   if (inputs.length !== 1) {
@@ -75,7 +74,7 @@ export async function readModelInfo(modelPath: string): Promise<ModelInfo> {
   if (outputs.length !== 1) {
     throw unsupported(
       file,
-      `expected exactly one output ([B, 4 + nc, N]) but the graph has ${outputs.length}: ${outputs.map(showTensor).join(', ')}`,
+      `expected exactly one output ([B, 4 + nc, N], or [B, K, 6] end-to-end) but the graph has ${outputs.length}: ${outputs.map(showTensor).join(', ')}`,
     );
   }
   const input = inputs[0] as TensorDesc;
@@ -93,9 +92,14 @@ export async function readModelInfo(modelPath: string): Promise<ModelInfo> {
   }
   const [inBatch = null, , inH = null, inW = null] = input.dims;
 
+  const stride =
+    metadata['stride'] !== undefined
+      ? inFile(file, () => parsePositiveInt('stride', metadata['stride'] as string))
+      : DEFAULT_STRIDE;
+
   // imgsz: metadata first; a fixed input size must agree with it (it is what the network really takes).
   let imgsz: [number, number];
-  let imgszSource: 'metadata' | 'shape';
+  let imgszSource: 'metadata' | 'shape' | 'option';
   const metaImgsz = metadata['imgsz'];
   if (metaImgsz !== undefined) {
     imgsz = inFile(file, () => parseImgsz(metaImgsz));
@@ -109,17 +113,19 @@ export async function readModelInfo(modelPath: string): Promise<ModelInfo> {
   } else if (inH !== null && inW !== null) {
     imgsz = [inH, inW];
     imgszSource = 'shape';
+  } else if (options.imgsz !== undefined) {
+    imgsz = [options.imgsz[0], options.imgsz[1]];
+    imgszSource = 'option';
   } else {
     throw unsupported(
       file,
-      `the input height/width are dynamic (${showTensor(input)}) and there is no 'imgsz' metadata to say which size it was trained for; export with a fixed imgsz or add imgsz metadata`,
+      `the input height/width are dynamic (${showTensor(input)}) and there is no 'imgsz' metadata to say which size it was trained for; pass the imgsz option, export with a fixed imgsz or add imgsz metadata`,
     );
   }
-
-  const stride =
-    metadata['stride'] !== undefined
-      ? inFile(file, () => parsePositiveInt('stride', metadata['stride'] as string))
-      : DEFAULT_STRIDE;
+  if (options.imgsz !== undefined) {
+    imgsz = chooseImgsz(file, input, options.imgsz, imgsz, stride);
+    imgszSource = 'option';
+  }
   const expectedAnchors = anchorCount(imgsz, stride);
 
   const outputType = floatType(output.elemType);
@@ -134,16 +140,52 @@ export async function readModelInfo(modelPath: string): Promise<ModelInfo> {
   const expectedShape = (nc: string): string =>
     `[B, 4 + nc, N] = [${inBatch ?? 'B'}, ${nc}, ${expectedAnchors}] for imgsz ${imgsz[0]}x${imgsz[1]} (N = anchors at strides ${strideLevels(stride).join('/')})`;
   if (output.dims === null || output.dims.length !== 3) {
+    const classic = expectedShape(metaNames ? String(metaNames.length + 4) : '4 + nc');
     throw unsupported(
       file,
-      `expected the output to be ${expectedShape(metaNames ? String(metaNames.length + 4) : '4 + nc')} but received ${showTensor(output)}`,
+      `expected the output to be ${e2eByMetadata !== null ? '[B, K, 6] (end-to-end)' : `${classic} or [B, K, 6] (end-to-end)`} but received ${showTensor(output)}`,
     );
   }
-  const [outBatch = null, outChannels = null, outAnchors = null] = output.dims;
+  const [outBatch = null, outMiddle = null, outLast = null] = output.dims;
+  if (inBatch !== null && outBatch !== null && inBatch !== outBatch) {
+    throw unsupported(
+      file,
+      `the input batch (${showTensor(input)}) and output batch (${showTensor(output)}) differ`,
+    );
+  }
+
+  const layout = outputLayout(file, output, e2eByMetadata, expectedAnchors, metaTask !== undefined);
+  const base = {
+    path: file,
+    imgsz,
+    stride,
+    task: 'detect' as const,
+    batch: inBatch,
+    inputName: input.name,
+    outputName: output.name,
+    inputType,
+    numAnchors: expectedAnchors,
+    dynamicHW: inH === null || inW === null,
+    metadata,
+  };
+
+  if (layout !== null) {
+    // Ultralytics' AutoBackend names classes 'class0' .. 'class998' when the model carries none.
+    const names = metaNames ?? Array.from({ length: DEFAULT_CLASS_COUNT }, (_, i) => `class${i}`);
+    return {
+      ...base,
+      names,
+      numClasses: names.length,
+      endToEnd: true,
+      outputRows: outMiddle,
+      ignoredOptions: ['iou', 'agnostic'],
+      source: { names: metaNames ? 'metadata' : 'default', imgsz: imgszSource, endToEnd: layout },
+    };
+  }
 
   let numClasses: number;
-  if (outChannels !== null) {
-    numClasses = outChannels - 4;
+  if (outMiddle !== null) {
+    numClasses = outMiddle - 4;
     if (numClasses < 1) {
       throw unsupported(
         file,
@@ -164,35 +206,109 @@ export async function readModelInfo(modelPath: string): Promise<ModelInfo> {
       `the output's class dimension is dynamic (${showTensor(output)}) and there is no 'names' metadata to say how many classes there are`,
     );
   }
-  if (outAnchors !== null && outAnchors !== expectedAnchors) {
+  if (outLast !== null && outLast !== expectedAnchors) {
     throw unsupported(
       file,
-      `expected the output to be ${expectedShape(String(numClasses + 4))} but received ${showTensor(output)}`,
-    );
-  }
-  if (inBatch !== null && outBatch !== null && inBatch !== outBatch) {
-    throw unsupported(
-      file,
-      `the input batch (${showTensor(input)}) and output batch (${showTensor(output)}) differ`,
+      `expected the output to be ${expectedShape(String(numClasses + 4))} (or [B, K, 6] end-to-end) but received ${showTensor(output)}`,
     );
   }
 
   return {
-    path: file,
+    ...base,
     // Ultralytics' AutoBackend names classes 'class0', 'class1', ... when the model carries none.
     names: metaNames ?? Array.from({ length: numClasses }, (_, i) => `class${i}`),
-    imgsz,
-    stride,
-    task: 'detect',
-    batch: inBatch,
-    inputName: input.name,
-    outputName: output.name,
-    inputType,
     numClasses,
-    numAnchors: expectedAnchors,
-    metadata,
-    source: { names: metaNames ? 'metadata' : 'shape', imgsz: imgszSource },
+    endToEnd: false,
+    outputRows: null,
+    ignoredOptions: [],
+    source: { names: metaNames ? 'metadata' : 'shape', imgsz: imgszSource, endToEnd: null },
   };
+}
+
+/** How many classes Ultralytics assumes for a model without names (default_class_names: class0..class998). */
+const DEFAULT_CLASS_COUNT = 999;
+
+/** Floats per row of an end-to-end output, by task: detect 6, obb 7 (angle), pose 6 + 17 * 3. */
+const E2E_ROW_DETECT = 6;
+const E2E_ROW_OBB = 7;
+const E2E_ROW_POSE = 57;
+
+/**
+ * Whether the metadata says the output is end-to-end: `end2end: True` (YOLO26/YOLOv10), or `'nms': True`
+ * inside `args` (any export with nms=True). Returns how it was said, or null.
+ */
+function endToEndFromMetadata(
+  metadata: Record<string, string>,
+): 'metadata end2end' | 'metadata args nms' | null {
+  if (metadata['end2end']?.trim() === 'True') return 'metadata end2end';
+  const args = metadata['args'];
+  if (args !== undefined && exportFlag(parseExportArgs(args), 'nms') === true) return 'metadata args nms';
+  return null;
+}
+
+/**
+ * Classic [B, 4 + nc, A] (returns null) or end-to-end [B, K, 6] (returns how it was recognised). Without
+ * metadata the shape decides: last dimension 6 and a middle one that is not the anchor count.
+ * End-to-end rows of other tasks (obb [B, K, 7], pose [B, K, 57]) are refused naming the task.
+ */
+function outputLayout(
+  file: string,
+  output: TensorDesc,
+  byMetadata: 'metadata end2end' | 'metadata args nms' | null,
+  anchors: number,
+  hasTaskMetadata: boolean,
+): 'metadata end2end' | 'metadata args nms' | 'shape' | null {
+  const [, middle = null, last = null] = output.dims ?? [];
+  const notAnchors = middle !== anchors;
+  if (byMetadata !== null) {
+    if (last === E2E_ROW_DETECT || last === null) return byMetadata;
+    if (!hasTaskMetadata && last === E2E_ROW_OBB) throw taskRefused(file, 'obb', 'shape', 'end-to-end ');
+    if (!hasTaskMetadata && last === E2E_ROW_POSE) throw taskRefused(file, 'pose', 'shape', 'end-to-end ');
+    throw unsupported(
+      file,
+      `its metadata says it is end-to-end (${byMetadata}), so the output should be [B, K, 6] rows (x1, y1, x2, y2, score, cls), but received ${showTensor(output)}`,
+    );
+  }
+  if (last === E2E_ROW_DETECT && notAnchors) return 'shape';
+  if (!hasTaskMetadata && notAnchors && last === E2E_ROW_OBB) {
+    throw taskRefused(file, 'obb', 'shape', 'end-to-end ');
+  }
+  if (!hasTaskMetadata && notAnchors && last === E2E_ROW_POSE) {
+    throw taskRefused(file, 'pose', 'shape', 'end-to-end ');
+  }
+  return null;
+}
+
+/**
+ * The imgsz option: a model with fixed height/width takes only its own size; a dynamic one takes any
+ * multiple of the stride (the feature pyramid halves the size `stride` times over).
+ */
+function chooseImgsz(
+  file: string,
+  input: TensorDesc,
+  wanted: readonly [number, number],
+  own: [number, number],
+  stride: number,
+): [number, number] {
+  const [, , inH = null, inW = null] = input.dims ?? [];
+  const fixedH = inH !== null && wanted[0] !== inH;
+  const fixedW = inW !== null && wanted[1] !== inW;
+  if (fixedH || fixedW) {
+    throw new YoloTrtError(
+      'ERR_INVALID_OPTION',
+      `Model ${file} has a fixed input size ${own[0]}x${own[1]} (height x width, ${showTensor(input)}); imgsz [${wanted.join(', ')}] needs a model exported with dynamic=True (or leave imgsz unset)`,
+      { details: { path: file, option: 'imgsz' } },
+    );
+  }
+  if (wanted[0] % stride !== 0 || wanted[1] % stride !== 0) {
+    const up = (v: number): number => Math.ceil(v / stride) * stride;
+    throw new YoloTrtError(
+      'ERR_INVALID_OPTION',
+      `Expected imgsz to be multiples of the model's stride ${stride} but received [${wanted.join(', ')}] (height, width); use [${up(wanted[0])}, ${up(wanted[1])}] as Ultralytics would`,
+      { details: { path: file, option: 'imgsz' } },
+    );
+  }
+  return [wanted[0], wanted[1]];
 }
 
 /** Strides of the detection levels: 8, 16, ... up to the model's largest stride (P5: 8/16/32). */
@@ -317,12 +433,20 @@ function dtypeName(elemType: number): string {
   return names[elemType] ?? `ONNX type ${elemType}`;
 }
 
-/** Without task metadata: what the outputs look like. Only segment/classify can be told from shapes. */
-function guessTaskFromOutputs(outputs: TensorDesc[]): YoloTask {
-  const protos = outputs.some((o) => o.dims?.length === 4 && o.dims[1] === 32);
-  if (outputs.length === 2 && protos) return 'segment';
-  if (outputs.length === 1 && outputs[0]?.dims?.length === 2) return 'classify';
-  return 'detect';
+/**
+ * Without task metadata: what the outputs look like, when it is not detect. Segment has a second output
+ * of 32 mask prototypes; its end-to-end form puts the rows first, [B, K, 6 + 32]. Classify is rank 2.
+ * (Pose/obb end-to-end rows are told apart once the anchor count is known: outputLayout.)
+ */
+function guessTaskFromOutputs(outputs: TensorDesc[]): { task: YoloTask; kind: string } | null {
+  const protos = outputs.find((o) => o.dims?.length === 4 && o.dims[1] === 32);
+  if (outputs.length === 2 && protos) {
+    const rows = outputs.find((o) => o !== protos);
+    const e2e = rows?.dims?.length === 3 && rows.dims[2] === E2E_ROW_DETECT + 32;
+    return { task: 'segment', kind: e2e ? 'end-to-end ' : '' };
+  }
+  if (outputs.length === 1 && outputs[0]?.dims?.length === 2) return { task: 'classify', kind: '' };
+  return null;
 }
 
 /** Runs a metadata parser, adding the model path to its error (the parsers do not know the file). */
@@ -355,13 +479,14 @@ function unsupported(file: string, why: string): YoloTrtError {
   );
 }
 
-function taskRefused(file: string, task: string, from: 'metadata' | 'shape'): YoloTrtError {
+/** `kind` is '' or 'end-to-end ' (with the space), put before the word model. */
+function taskRefused(file: string, task: string, from: 'metadata' | 'shape', kind = ''): YoloTrtError {
   const known = (KNOWN_TASKS as readonly string[]).includes(task);
   const how =
     from === 'metadata' ? `its metadata says task '${task}'` : `its outputs look like a '${task}' model`;
   return new YoloTrtError(
     'ERR_TASK_UNSUPPORTED',
-    `Model ${file} is a ${known ? `'${task}'` : 'non-detect'} model (${how}); yolo-trt supports only 'detect' models for now`,
+    `Model ${file} is a ${known ? `'${task}'` : 'non-detect'} ${kind}model (${how}); yolo-trt supports only 'detect' models for now`,
     { details: { path: file, task } },
   );
 }

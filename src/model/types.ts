@@ -17,11 +17,35 @@ export interface ModelInfo {
   outputName: string;
   /** Element type of the input tensor. */
   inputType: 'float32' | 'float16';
-  /** Output layout [batch, 4 + nc, anchors]. */
+  /** Number of classes (names.length). */
   numClasses: number;
+  /** Anchors of a classic output [batch, 4 + nc, anchors] at imgsz (also set for end-to-end models). */
   numAnchors: number;
+  /**
+   * True for end-to-end outputs [batch, K, 6] (YOLO26/YOLOv10 end2end, YOLOv8/YOLO11 exported with
+   * nms=True): rows (x1, y1, x2, y2, score, cls) already ranked by the model, no NMS. False for the
+   * classic [batch, 4 + nc, anchors] output.
+   */
+  endToEnd: boolean;
+  /** Rows per image (K) of an end-to-end output when the model fixes it; null when dynamic or classic. */
+  outputRows: number | null;
+  /** Detect options that have no effect on this model: ['iou', 'agnostic'] for end-to-end models. */
+  ignoredOptions: readonly ('iou' | 'agnostic')[];
+  /** The input height/width are dynamic: Detector.create({ imgsz }) may choose them. */
+  dynamicHW: boolean;
   /** Raw Ultralytics metadata_props, as strings. */
   metadata: Record<string, string>;
   /** Where each field came from, for `doctor` and error messages. */
-  source: { names: 'metadata' | 'shape'; imgsz: 'metadata' | 'shape' };
+  source: {
+    names: 'metadata' | 'shape' | 'default';
+    imgsz: 'metadata' | 'shape' | 'option';
+    /** How an end-to-end output was recognised (null for classic models). */
+    endToEnd: 'metadata end2end' | 'metadata args nms' | 'shape' | null;
+  };
+}
+
+/** The options of Detector.create that readModelInfo honours. */
+export interface ReadModelOptions {
+  /** Network input size [height, width] for models with dynamic height/width. */
+  imgsz?: readonly [number, number] | undefined;
 }

@@ -89,6 +89,18 @@ export interface PostprocessOptions {
   threads: number;
 }
 
+/**
+ * End-to-end outputs [batch, K, 6]: rows (x1, y1, x2, y2, score, cls) in network-input pixels, ranked by
+ * the model. Kept: score > conf (strict), class in `classes`, the first maxDet in the model's order; then
+ * scale_boxes. iou and agnostic are checked like postprocess() but have no effect.
+ */
+export interface PostprocessEndToEndOptions extends Omit<PostprocessOptions, 'dims' | 'threads'> {
+  /** [batch, K, 6]. */
+  dims: [number, number, number];
+  /** Classes of the model: class ids in the output and in `classes` must be below it. */
+  numClasses: number;
+}
+
 export interface PostprocessResult {
   /** Per image: rows of [x1, y1, x2, y2, score, cls] in original-image pixels, score-descending. */
   detections: Float32Array[];
@@ -310,6 +322,11 @@ export interface NativeBinding {
   letterboxGeometry(width: number, height: number, dstWidth: number, dstHeight: number): LetterboxGeometry;
   preprocess(images: NativeImage[], options: PreprocessOptions): Promise<PreprocessResult>;
   postprocess(output: Float32Array, options: PostprocessOptions): Promise<PostprocessResult>;
+  /**
+   * End-to-end outputs. Rejects ERR_INFERENCE when a row above conf has a class column that is not a
+   * class id (the output is not a detect model's).
+   */
+  postprocessEndToEnd(output: Float32Array, options: PostprocessEndToEndOptions): Promise<PostprocessResult>;
   /**
    * Live GPU telemetry (a few ms of NVML/sysfs reads on a libuv worker). Never rejects for a missing GPU,
    * driver or file: that is source 'none' with a reason, or null fields. `sysfsRoot` is for tests only: it

@@ -29,9 +29,12 @@ function findImage(key: string): string {
   return found;
 }
 
-/** The reference detections of yolo11n.onnx (conf 0.25, iou 0.7), with the image each belongs to. */
-export function goldenCases(): GoldenCase[] {
-  const golden = JSON.parse(readFileSync(path.join(ASSETS_DIR, 'golden/yolo11n.json'), 'utf8')) as Record<
+/**
+ * The reference detections of yolo11n.onnx (conf 0.25, iou 0.7), or of another golden file such as
+ * golden/yolo11n-e2e.json, with the image each belongs to.
+ */
+export function goldenCases(file = 'golden/yolo11n.json'): GoldenCase[] {
+  const golden = JSON.parse(readFileSync(path.join(ASSETS_DIR, file), 'utf8')) as Record<
     string,
     GoldenDetection[]
   >;
@@ -39,6 +42,9 @@ export function goldenCases(): GoldenCase[] {
 }
 
 export const YOLO11N = path.join(ASSETS_DIR, 'models/yolo11n.onnx');
+/** yolo11n with an end-to-end head ([batch, 300, 6]) and its golden file. */
+export const YOLO11N_E2E = path.join(ASSETS_DIR, 'models/yolo11n-e2e.onnx');
+export const GOLDEN_E2E = 'golden/yolo11n-e2e.json';
 
 /**
  * Golden values are rounded to 2 decimals (boxes) and 4 decimals (conf), so "within 0.01 px / 1e-4"

@@ -49,6 +49,11 @@ export interface SyntheticModelSpec {
   irVersion?: number;
   /** Declare the output dims as these (strings are dim_params) instead of the real ones. */
   declaredOutputDims?: (number | string)[];
+  /**
+   * An end-to-end head instead of the classic one: the output is [B, k, rowLength] (default k 300,
+   * rowLength 6), every image gets these rows first and zeros after them.
+   */
+  endToEnd?: { rows: readonly (readonly number[])[]; k?: number; rowLength?: number };
 }
 
 /** Anchors for stride 8/16/32 levels. */
@@ -145,10 +150,24 @@ export function headValues(spec: SyntheticModelSpec): Float32Array {
   return head;
 }
 
+/** The constant end-to-end head [1, k, rowLength]: the given rows, then zero rows. */
+function endToEndHead(e2e: NonNullable<SyntheticModelSpec['endToEnd']>): {
+  dims: [number, number];
+  values: Float32Array;
+} {
+  const k = e2e.k ?? 300;
+  const len = e2e.rowLength ?? 6;
+  const values = new Float32Array(k * len);
+  e2e.rows.forEach((row, r) => values.set(row, r * len));
+  return { dims: [k, len], values };
+}
+
 export function buildSyntheticModel(spec: SyntheticModelSpec): Uint8Array {
   const { width: w, height: h, nc } = spec;
-  const n = spec.anchors ?? anchorsFor(w, h);
-  const c = 4 + nc;
+  const e2e = spec.endToEnd ? endToEndHead(spec.endToEnd) : null;
+  // Classic head [1, 4 + nc, N]; an end-to-end one is [1, K, 6]: c and n name the two head dimensions.
+  const n = e2e ? e2e.dims[1] : (spec.anchors ?? anchorsFor(w, h));
+  const c = e2e ? e2e.dims[0] : 4 + nc;
   const batch = spec.batch ?? 1;
   const b: number | string = batch === 'dynamic' ? 'batch' : batch;
   const names = spec.names ?? Array.from({ length: nc }, (_, i) => `class${i}`);
@@ -194,7 +213,12 @@ export function buildSyntheticModel(spec: SyntheticModelSpec): Uint8Array {
   const initializer: unknown[] = [
     { name: 'shape3', dims: [3], data_type: INT64, int64_data: [-1, 1, 1] },
     { name: 'zero', dims: [], data_type: FLOAT, float_data: [0] },
-    { name: 'head', dims: [1, c, n], data_type: FLOAT, float_data: Array.from(headValues(spec)) },
+    {
+      name: 'head',
+      dims: [1, c, n],
+      data_type: FLOAT,
+      float_data: Array.from(e2e ? e2e.values : headValues(spec)),
+    },
   ];
   const inH: number | string = spec.dynamicHW ? 'height' : h;
   const inW: number | string = spec.dynamicHW ? 'width' : w;

@@ -44,7 +44,7 @@ describe('readModelInfo on the shared models', () => {
     expect(info.inputType).toBe('float32');
     expect(info.numClasses).toBe(80);
     expect(info.numAnchors).toBe(8400);
-    expect(info.source).toEqual({ names: 'metadata', imgsz: 'metadata' });
+    expect(info.source).toEqual({ names: 'metadata', imgsz: 'metadata', endToEnd: null });
     expect(info.metadata['task']).toBe('detect');
     expect(info.metadata['author']).toBe('Ultralytics');
   });
@@ -138,7 +138,7 @@ describe('readModelInfo on synthetic models', () => {
     expect(info.numAnchors).toBe(anchorsFor(320, 256));
     expect(info.numAnchors).toBe(1680);
     expect(info.batch).toBe(1);
-    expect(info.source).toEqual({ names: 'metadata', imgsz: 'metadata' });
+    expect(info.source).toEqual({ names: 'metadata', imgsz: 'metadata', endToEnd: null });
   });
 
   it('reads a dynamic batch as null', async () => {
@@ -167,7 +167,7 @@ describe('readModelInfo on synthetic models', () => {
     expect(info.imgsz).toEqual([256, 320]);
     expect(info.stride).toBe(32);
     expect(info.task).toBe('detect');
-    expect(info.source).toEqual({ names: 'shape', imgsz: 'shape' });
+    expect(info.source).toEqual({ names: 'shape', imgsz: 'shape', endToEnd: null });
     expect(info.metadata).toEqual({});
   });
 
@@ -253,11 +253,11 @@ describe('readModelInfo on synthetic models', () => {
     expect((await failure(readModelInfo(file))).code).toBe('ERR_TASK_UNSUPPORTED');
   });
 
-  it('an end-to-end (NMS inside) export is refused', async () => {
+  it('end2end metadata on a classic [B, 4 + nc, N] output is refused as inconsistent', async () => {
     const file = writeSyntheticModel({ width: 320, height: 320, nc: 3, extraMetadata: { end2end: 'True' } });
     const f = await failure(readModelInfo(file));
     expect(f.code).toBe('ERR_MODEL_UNSUPPORTED');
-    expect(f.message).toMatch(/end-to-end/);
+    expect(f.message).toMatch(/end-to-end .*\[B, K, 6\]/);
   });
 
   it('bad names metadata -> ERR_MODEL_INVALID', async () => {

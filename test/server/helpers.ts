@@ -65,8 +65,12 @@ export class FakeDetector implements ServedDetector {
       inputType: 'float32',
       numClasses: 6,
       numAnchors: 84,
+      endToEnd: false,
+      outputRows: null,
+      ignoredOptions: [],
+      dynamicHW: false,
       metadata: {},
-      source: { names: 'metadata', imgsz: 'metadata' },
+      source: { names: 'metadata', imgsz: 'metadata', endToEnd: null },
     };
     this.maxBatch = o.maxBatch ?? 1;
     this.concurrency = o.concurrency ?? 2;
