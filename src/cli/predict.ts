@@ -10,6 +10,7 @@ export interface PredictOptions {
   classes?: number[];
   agnostic?: boolean;
   backend: string;
+  imgsz?: number | [number, number];
   batch?: number;
   jsonl?: string;
   save?: string;
@@ -38,6 +39,21 @@ export function parseClassList(value: string, previous: number[] | undefined): n
   return [...(previous ?? []), ...ids];
 }
 
+/**
+ * `--imgsz 640` or `--imgsz 480,640` (height,width, as Ultralytics' imgsz=[h, w]). Whether the model can
+ * take that size is the library's to check.
+ */
+export function parseImgszFlag(value: string): number | [number, number] {
+  const parts = value.split(',').map((p) => p.trim());
+  const nums = parts.map(Number);
+  if (parts.length > 2 || parts.some((p) => p === '') || nums.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new InvalidArgumentError(
+      `Expected a size such as 640 or height,width such as 480,640 but received '${value}'.`,
+    );
+  }
+  return nums.length === 1 ? nums[0]! : [nums[0]!, nums[1]!];
+}
+
 /** `--batch` is the CLI's own knob (not a library option), so the CLI checks it. */
 export function parseBatch(value: string): number {
   const n = Number(value);
@@ -59,6 +75,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--classes <ids>', 'keep only these class ids, comma-separated, e.g. 0,2', parseClassList)
     .option('--agnostic', 'class-agnostic NMS')
     .option('--backend <name>', 'auto | cpu | tensorrt', 'auto')
+    .option(
+      '--imgsz <size>',
+      'network input size for models exported with dynamic H/W: 640, or height,width such as 480,640 (default: the model metadata)',
+      parseImgszFlag,
+    )
     .option(
       '--batch <n>',
       'images decoded and detected per step (default: 2 runs per worker, at least 4)',

@@ -23,6 +23,7 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   maxDet: '--max-det',
   classes: '--classes',
   agnostic: '--agnostic',
+  imgsz: '--imgsz',
 };
 
 /** Re-labels the library's ERR_INVALID_OPTION with the flag the user typed (main() exits 2 on it). */
@@ -125,6 +126,7 @@ export async function runPredict(
     detector = await Detector.create({
       model: options.model,
       backend: options.backend as BackendRequest,
+      imgsz: options.imgsz,
       conf: options.conf,
       iou: options.iou,
       maxDet: options.maxDet,
@@ -159,6 +161,15 @@ async function predictWith(
   if (images.length === 0) {
     ctx.stderr.write(`error: no images found in ${sources.join(' ')}\n`);
     return EXIT_FAILURE;
+  }
+
+  const ignored = detector.model.ignoredOptions.filter((o) =>
+    o === 'iou' ? options.iou !== undefined : options.agnostic !== undefined,
+  );
+  if (ignored.length > 0) {
+    info.write(
+      `note: ${basename(detector.model.path)} is an end-to-end model (no NMS): ${ignored.map((o) => `--${o}`).join(' and ')} ${ignored.length > 1 ? 'have' : 'has'} no effect\n`,
+    );
   }
 
   const sink = options.jsonl === undefined ? null : await JsonlSink.open(options.jsonl, ctx.stdout);
