@@ -19,6 +19,8 @@ export interface ModelConfig {
   maxDet?: number;
   classes?: number[];
   agnostic?: boolean;
+  /** Network input size (640 or [height, width]) for models exported with dynamic height/width. */
+  imgsz?: number | [number, number];
   cpu?: CpuOptions;
   preprocessThreads?: number;
   batching?: Partial<BatchingConfig>;
@@ -61,6 +63,7 @@ const MODEL_KEYS = [
   'maxDet',
   'classes',
   'agnostic',
+  'imgsz',
   'cpu',
   'preprocessThreads',
   'batching',
@@ -101,6 +104,16 @@ export function parseModelConfig(
     if (typeof value.agnostic !== 'boolean')
       throw invalidOption(`${where}.agnostic`, 'a boolean', value.agnostic);
     c.agnostic = value.agnostic;
+  }
+  if (value.imgsz !== undefined) {
+    const sizes = Array.isArray(value.imgsz) ? value.imgsz : [value.imgsz];
+    if (sizes.length < 1 || sizes.length > 2) {
+      throw invalidOption(`${where}.imgsz`, 'a size such as 640 or [height, width]', value.imgsz);
+    }
+    const checked = sizes.map((v, i) =>
+      num(Array.isArray(value.imgsz) ? `${where}.imgsz[${i}]` : `${where}.imgsz`, v, 1, 65_536, true)!,
+    );
+    c.imgsz = checked.length === 1 ? checked[0]! : [checked[0]!, checked[1]!];
   }
   if (value.cpu !== undefined) {
     if (!isObject(value.cpu)) throw invalidOption(`${where}.cpu`, 'an object', value.cpu);

@@ -276,6 +276,7 @@ export class ModelRegistry {
           maxDet: plan.config.maxDet,
           classes: plan.config.classes,
           agnostic: plan.config.agnostic,
+          imgsz: plan.config.imgsz,
           limitInputPixels: this.#o.limitInputPixels,
           preprocessThreads: plan.config.preprocessThreads,
           cpu: plan.config.cpu,

@@ -99,6 +99,13 @@ export const modelMetadataSchema = {
     platform: { type: 'string' },
     inputs: { type: 'array', items: tensorMetadata },
     outputs: { type: 'array', items: tensorMetadata },
+    parameters: {
+      type: 'object',
+      properties: {
+        end_to_end: { type: 'boolean' },
+        ignored_parameters: { type: 'array', items: { type: 'string' } },
+      },
+    },
   },
 } as const;
 

@@ -57,6 +57,8 @@ export function registerKserveRoutes(app: FastifyInstance, ctx: ServerContext): 
       platform: `yolo-trt-${inst.detector.backend}`,
       inputs: inputMetadata(info.inputName, info.imgsz),
       outputs: OUTPUTS,
+      // Open Inference Protocol's optional model parameters: end-to-end models ignore iou and agnostic.
+      parameters: { end_to_end: info.endToEnd, ignored_parameters: [...info.ignoredOptions] },
     };
   };
   const metadataOptions = {

@@ -85,12 +85,16 @@ function describeConfig(inst: ModelInstance): Record<string, unknown> {
       max_det: c.maxDet ?? DEFAULTS.maxDet,
       agnostic: c.agnostic ?? DEFAULTS.agnostic,
       classes: c.classes ?? null,
+      // End-to-end models (NMS inside the model) ignore iou and agnostic.
+      end_to_end: info.endToEnd,
+      ignored_parameters: [...info.ignoredOptions],
       detector_max_batch: d.maxBatch,
       detector_concurrency: d.concurrency,
     },
     model_file: basename(info.path),
     imgsz: info.imgsz,
     stride: info.stride,
+    end_to_end: info.endToEnd,
     labels: info.names,
     loaded_at: inst.loadedAt.toISOString(),
   };
