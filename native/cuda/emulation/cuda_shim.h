@@ -92,6 +92,15 @@ cudaError_t run(const char* call, F&& f) {
   return from_hip(f());
 }
 
+// Synchronizations always wait for real, even when a fault is injected or the context is "lost": the
+// emulated kernels keep running on the CPU and must not outlive the buffers the caller frees next.
+template <class F>
+cudaError_t run_wait(const char* call, F&& f) {
+  const cudaError_t real = from_hip(f());
+  const cudaError_t injected = take_fault(call);
+  return injected != cudaSuccess ? injected : real;
+}
+
 }  // namespace yolo::emulation::detail
 
 inline const char* cudaGetErrorName(cudaError_t e) {
@@ -176,10 +185,14 @@ inline cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   yolo::emulation::count_stream_sync();
-  return yolo::emulation::detail::run("cudaStreamSynchronize", [&] { return hipStreamSynchronize(stream); });
+  return yolo::emulation::detail::run_wait("cudaStreamSynchronize",
+                                           [&] { return hipStreamSynchronize(stream); });
+}
+inline cudaError_t cudaStreamQuery(cudaStream_t stream) {
+  return yolo::emulation::detail::run("cudaStreamQuery", [&] { return hipStreamQuery(stream); });
 }
 inline cudaError_t cudaDeviceSynchronize() {
-  return yolo::emulation::detail::run("cudaDeviceSynchronize", [&] { return hipDeviceSynchronize(); });
+  return yolo::emulation::detail::run_wait("cudaDeviceSynchronize", [&] { return hipDeviceSynchronize(); });
 }
 inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) {
   return yolo::emulation::detail::run(

@@ -67,6 +67,13 @@ inline void reset_faults() {
   s.allocations = s.frees = s.stream_syncs = 0;
 }
 
+// Zeroes the allocation, free and synchronization counters only.
+inline void reset_counters() {
+  FaultState& s = fault_state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.allocations = s.frees = s.stream_syncs = 0;
+}
+
 inline cudaError_t take_fault(const char* call) {
   FaultState& s = fault_state();
   std::lock_guard<std::mutex> lock(s.mutex);
