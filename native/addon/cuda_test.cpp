@@ -140,6 +140,7 @@ Napi::Value TestPostprocess(const Napi::CallbackInfo& info) {
     const cuda::PostParams params = read_post_params(env, o, raw->channels - 4);
     const std::vector<int32_t> sizes = read_sizes(env, o.Get("origSizes"), raw->batch, "options.origSizes");
     cuda::PipelineConfig pc = post_config(o, *raw);
+    pc.max_det = params.max_det;
     auto rows = std::make_shared<std::vector<cuda::Rows>>();
     return new LambdaWorker(
         env, "yolo_trt.cudaTest.postprocess",
@@ -186,6 +187,7 @@ Napi::Value TestPipeline(const Napi::CallbackInfo& info) {
     const cuda::PostParams params = read_post_params(env, o, raw->channels - 4);
     cuda::PipelineConfig pc = post_config(o, *raw);
     pc.input_type = parse_type(env, o, "inputType", false);
+    pc.max_det = params.max_det;
     auto rows = std::make_shared<std::vector<cuda::Rows>>();
     auto times = std::make_shared<cuda::StageTimes>();
     return new LambdaWorker(
@@ -250,6 +252,7 @@ Napi::Value TestTimePostprocess(const Napi::CallbackInfo& info) {
     const cuda::PostParams params = read_post_params(env, o, raw->channels - 4);
     const std::vector<int32_t> sizes = read_sizes(env, o.Get("origSizes"), raw->batch, "options.origSizes");
     cuda::PipelineConfig pc = post_config(o, *raw);
+    pc.max_det = params.max_det;
     const int iterations = get_int(o, "iterations", "options.iterations", 1, 100000, code::kInvalidOption);
     auto us = std::make_shared<std::vector<float>>();
     return new LambdaWorker(

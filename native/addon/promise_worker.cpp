@@ -15,6 +15,7 @@ void PromiseWorker::Execute() {
     Run();
   } catch (const yolo::Error& e) {
     code_ = e.code();
+    device_lost_ = e.device_lost();
     SetError(e.what());
   } catch (const std::bad_alloc&) {
     code_ = code::kInternal;
@@ -50,6 +51,7 @@ void PromiseWorker::OnError(const Napi::Error& error) {
   Napi::HandleScope scope(env);
   Napi::Object err = error.Value();
   err.Set("code", Napi::String::New(env, code_));
+  if (device_lost_) err.Set("deviceLost", Napi::Boolean::New(env, true));
   deferred_.Reject(err);
 }
 

@@ -1,7 +1,8 @@
 // Base of every slow native call: an AsyncWorker that owns a Promise::Deferred. Run() executes on a libuv
 // worker thread and must not touch JS values; Result() builds the resolved value on the JS thread.
 // Every exception from Run() is caught: a yolo::Error rejects with its code, anything else with
-// ERR_INTERNAL. The rejection is an Error whose `code` property carries that code.
+// ERR_INTERNAL. The rejection is an Error whose `code` property carries that code (and `deviceLost: true`
+// when the CUDA context of the process is lost).
 #pragma once
 
 #include <napi.h>
@@ -26,6 +27,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   const char* code_;
+  bool device_lost_ = false;  // a sticky CUDA error: the rejection carries deviceLost: true
 };
 
 // Queues a worker built by `make` (which may throw a coded Napi::Error while reading arguments) and

@@ -22,12 +22,17 @@ constexpr const char* kInference = "ERR_INFERENCE";
 
 class Error : public std::runtime_error {
  public:
-  Error(const char* code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  // `device_lost`: the GPU context of this process is unusable from now on (a sticky CUDA error, see
+  // native/cuda/cuda_check.h); the addon sets `deviceLost: true` on the JS error.
+  Error(const char* code, const std::string& message, bool device_lost = false)
+      : std::runtime_error(message), code_(code), device_lost_(device_lost) {}
   // The code string; always one of yolo::code (a static string, never freed).
   const char* code() const noexcept { return code_; }
+  bool device_lost() const noexcept { return device_lost_; }
 
  private:
   const char* code_;
+  bool device_lost_;
 };
 
 }  // namespace yolo

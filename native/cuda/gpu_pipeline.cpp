@@ -43,8 +43,13 @@ int GpuPipeline::make_current(int device) {
 
 // device_ is the first member: the stream and events below are created on the configured device.
 GpuPipeline::GpuPipeline(const PipelineConfig& config)
-    : device_(make_current(config.device)), config_(config) {
+    : device_((throw_if_context_lost(), make_current(config.device))), config_(config) {
   const PipelineConfig& c = config_;
+  if (c.max_det < 0 || c.max_det > kMaxNmsCandidates) {
+    throw Error(code::kInvalidOption, "Expected the maxDet limit between 0 and " +
+                                          std::to_string(kMaxNmsCandidates) + " but received " +
+                                          std::to_string(c.max_det));
+  }
   if (c.max_batch < 1 || c.input_w < 1 || c.input_h < 1 || c.channels < 5 || c.anchors < 1) {
     throw Error(code::kInvalidOption,
                 "GPU pipeline: invalid shape (batch " + std::to_string(c.max_batch) + ", input " +
@@ -71,6 +76,36 @@ GpuPipeline::GpuPipeline(const PipelineConfig& config)
   boxes_.reserve(batch * static_cast<size_t>(box_stride_) * nms_box_bytes());
   det_counts_.reserve(batch * sizeof(int32_t));
   host_counts_.reserve(batch * sizeof(int32_t));
+  det_rows_.reserve(batch * static_cast<size_t>(std::max(c.max_det, 1)) * 6 * sizeof(float));
+  host_rows_.reserve(det_rows_.size());
+}
+
+// A job that throws (a failed copy or launch, TensorRT's enqueue refusing, a bad option found late) may
+// leave copies and kernels pending on the stream. They read the pinned staging and write the device
+// buffers that the slot's next job reuses, so wait for them before the exception leaves the pipeline.
+template <class Job>
+auto GpuPipeline::run_job(Job&& job) -> decltype(job()) {
+  throw_if_context_lost();
+  try {
+    return job();
+  } catch (...) {
+    drain();
+    throw;
+  }
+}
+
+void GpuPipeline::drain() noexcept {
+  (void)cudaStreamSynchronize(stream_.get());
+  (void)cudaGetLastError();
+}
+
+int GpuPipeline::checked_max_det(const PostParams& params) const {
+  if (params.max_det < 0 || params.max_det > config_.max_det) {
+    throw Error(code::kInvalidOption, "Expected maxDet between 0 and this detector's limit of " +
+                                          std::to_string(config_.max_det) + " (the maxDet create option) but "
+                                          "received " + std::to_string(params.max_det));
+  }
+  return params.max_det;
 }
 
 void GpuPipeline::check_batch(int n, const char* what) const {
@@ -155,10 +190,7 @@ void GpuPipeline::enqueue_letterbox(int n, ElementType type, void* dst) {
 
 void GpuPipeline::enqueue_postprocess(int n, const PostParams& params) {
   const cudaStream_t s = stream_.get();
-  const int max_det = std::max(params.max_det, 0);
-  det_rows_.reserve(static_cast<size_t>(config_.max_batch) * static_cast<size_t>(std::max(max_det, 1)) * 6 *
-                    sizeof(float));
-  host_rows_.reserve(det_rows_.size());
+  const int max_det = checked_max_det(params);
   check(cudaMemsetAsync(counts_.get(), 0, static_cast<size_t>(n) * sizeof(uint32_t), s),
         "cudaMemsetAsync(counts)");
   const uint8_t* flags = has_flags_ ? batch_.as<uint8_t>() + flags_offset_ : nullptr;
@@ -201,141 +233,156 @@ std::vector<Rows> GpuPipeline::collect_rows(int n, int max_det) {
 
 std::vector<Rows> GpuPipeline::detect(const HostImage* images, int n, const PostParams& params,
                                       InferenceStep& infer, StageTimes* times) {
-  check_batch(n, "detect");
-  DeviceScope scope(config_.device);
-  const auto t0 = std::chrono::steady_clock::now();
-  const cudaStream_t s = stream_.get();
-  upload_batch(images, n, nullptr, params, nullptr);
-  // Host packing is timed on the host; GPU stages by events, from the upload on (the GPU idles while
-  // the host packs, so an event recorded before packing would count that twice).
-  const double pack_ms = ms_since(t0);
-  start_.record(s);
-  enqueue_upload();
-  enqueue_letterbox(n, config_.input_type, input_.get());
-  preprocessed_.record(s);
-  infer.enqueue(n, input_.get(), output_.get(), s);
-  inferred_.record(s);
-  enqueue_postprocess(n, params);
-  finished_.record(s);
-  stream_.synchronize("GPU pipeline");
-  if (times != nullptr) {
-    times->preprocess_ms = pack_ms + preprocessed_.elapsed_since(start_);
-    times->inference_ms = inferred_.elapsed_since(preprocessed_);
-    times->postprocess_ms = finished_.elapsed_since(inferred_);
-  }
-  return collect_rows(n, std::max(params.max_det, 0));
+  return run_job([&]() {
+    check_batch(n, "detect");
+    (void)checked_max_det(params);
+    DeviceScope scope(config_.device);
+    const auto t0 = std::chrono::steady_clock::now();
+    const cudaStream_t s = stream_.get();
+    upload_batch(images, n, nullptr, params, nullptr);
+    // Host packing is timed on the host; GPU stages by events, from the upload on (the GPU idles while
+    // the host packs, so an event recorded before packing would count that twice).
+    const double pack_ms = ms_since(t0);
+    start_.record(s);
+    enqueue_upload();
+    enqueue_letterbox(n, config_.input_type, input_.get());
+    preprocessed_.record(s);
+    infer.enqueue(n, input_.get(), output_.get(), s);
+    inferred_.record(s);
+    enqueue_postprocess(n, params);
+    finished_.record(s);
+    stream_.synchronize("GPU pipeline");
+    if (times != nullptr) {
+      times->preprocess_ms = pack_ms + preprocessed_.elapsed_since(start_);
+      times->inference_ms = inferred_.elapsed_since(preprocessed_);
+      times->postprocess_ms = finished_.elapsed_since(inferred_);
+    }
+    return collect_rows(n, std::max(params.max_det, 0));
+  });
 }
 
 std::vector<Rows> GpuPipeline::detect_tensor(const float* tensor, int n, const PostParams& params,
                                              InferenceStep& infer, StageTimes* times) {
-  check_batch(n, "detectTensor");
-  DeviceScope scope(config_.device);
-  const cudaStream_t s = stream_.get();
-  // Boxes stay in network-input pixels: scale_boxes with the input size as the "original" size is the
-  // identity followed by the clamp.
-  std::vector<int32_t> sizes(2 * static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    sizes[2 * static_cast<size_t>(i)] = config_.input_w;
-    sizes[2 * static_cast<size_t>(i) + 1] = config_.input_h;
-  }
-  upload_batch(nullptr, n, sizes.data(), params, nullptr);
-  start_.record(s);
-  enqueue_upload();
-  const size_t elems = static_cast<size_t>(n) * 3 * static_cast<size_t>(config_.input_w) *
-                       static_cast<size_t>(config_.input_h);
-  if (config_.input_type == ElementType::kFloat32) {
-    check(cudaMemcpyAsync(input_.get(), tensor, elems * sizeof(float), cudaMemcpyHostToDevice, s),
-          "cudaMemcpyAsync(input tensor)");
-  } else {
-    tensor_.reserve(elems * sizeof(float));
-    check(cudaMemcpyAsync(tensor_.get(), tensor, elems * sizeof(float), cudaMemcpyHostToDevice, s),
-          "cudaMemcpyAsync(input tensor)");
-    launch_convert_input(tensor_.as<float>(), static_cast<int64_t>(elems), config_.input_type, input_.get(),
-                         s);
-  }
-  preprocessed_.record(s);
-  infer.enqueue(n, input_.get(), output_.get(), s);
-  inferred_.record(s);
-  enqueue_postprocess(n, params);
-  finished_.record(s);
-  stream_.synchronize("GPU pipeline");
-  if (times != nullptr) {
-    times->preprocess_ms = preprocessed_.elapsed_since(start_);
-    times->inference_ms = inferred_.elapsed_since(preprocessed_);
-    times->postprocess_ms = finished_.elapsed_since(inferred_);
-  }
-  return collect_rows(n, std::max(params.max_det, 0));
+  return run_job([&]() {
+    check_batch(n, "detectTensor");
+    (void)checked_max_det(params);
+    DeviceScope scope(config_.device);
+    const cudaStream_t s = stream_.get();
+    // Boxes stay in network-input pixels: scale_boxes with the input size as the "original" size is the
+    // identity followed by the clamp.
+    std::vector<int32_t> sizes(2 * static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      sizes[2 * static_cast<size_t>(i)] = config_.input_w;
+      sizes[2 * static_cast<size_t>(i) + 1] = config_.input_h;
+    }
+    upload_batch(nullptr, n, sizes.data(), params, nullptr);
+    start_.record(s);
+    enqueue_upload();
+    const size_t elems = static_cast<size_t>(n) * 3 * static_cast<size_t>(config_.input_w) *
+                         static_cast<size_t>(config_.input_h);
+    if (config_.input_type == ElementType::kFloat32) {
+      check(cudaMemcpyAsync(input_.get(), tensor, elems * sizeof(float), cudaMemcpyHostToDevice, s),
+            "cudaMemcpyAsync(input tensor)");
+    } else {
+      tensor_.reserve(elems * sizeof(float));
+      check(cudaMemcpyAsync(tensor_.get(), tensor, elems * sizeof(float), cudaMemcpyHostToDevice, s),
+            "cudaMemcpyAsync(input tensor)");
+      launch_convert_input(tensor_.as<float>(), static_cast<int64_t>(elems), config_.input_type, input_.get(),
+                           s);
+    }
+    preprocessed_.record(s);
+    infer.enqueue(n, input_.get(), output_.get(), s);
+    inferred_.record(s);
+    enqueue_postprocess(n, params);
+    finished_.record(s);
+    stream_.synchronize("GPU pipeline");
+    if (times != nullptr) {
+      times->preprocess_ms = preprocessed_.elapsed_since(start_);
+      times->inference_ms = inferred_.elapsed_since(preprocessed_);
+      times->postprocess_ms = finished_.elapsed_since(inferred_);
+    }
+    return collect_rows(n, std::max(params.max_det, 0));
+  });
 }
 
 void GpuPipeline::letterbox_to_host(const HostImage* images, int n, ElementType type, void* host_out,
                                     LetterboxGeometry* geometry) {
-  check_batch(n, "letterbox");
-  DeviceScope scope(config_.device);
-  const size_t bytes = static_cast<size_t>(n) * 3 * static_cast<size_t>(config_.input_w) *
-                       static_cast<size_t>(config_.input_h) * static_cast<size_t>(element_bytes(type));
-  tensor_.reserve(bytes);
-  upload_batch(images, n, nullptr, PostParams{}, geometry);
-  enqueue_upload();
-  enqueue_letterbox(n, type, tensor_.get());
-  check(cudaMemcpyAsync(host_out, tensor_.get(), bytes, cudaMemcpyDeviceToHost, stream_.get()),
-        "cudaMemcpyAsync(letterboxed tensor)");
-  stream_.synchronize("letterbox");
+  return run_job([&]() {
+    check_batch(n, "letterbox");
+    DeviceScope scope(config_.device);
+    const size_t bytes = static_cast<size_t>(n) * 3 * static_cast<size_t>(config_.input_w) *
+                         static_cast<size_t>(config_.input_h) * static_cast<size_t>(element_bytes(type));
+    tensor_.reserve(bytes);
+    upload_batch(images, n, nullptr, PostParams{}, geometry);
+    enqueue_upload();
+    enqueue_letterbox(n, type, tensor_.get());
+    check(cudaMemcpyAsync(host_out, tensor_.get(), bytes, cudaMemcpyDeviceToHost, stream_.get()),
+          "cudaMemcpyAsync(letterboxed tensor)");
+    stream_.synchronize("letterbox");
+  });
 }
 
 std::vector<Rows> GpuPipeline::postprocess_host(const float* raw, int n, const int32_t* orig_sizes,
                                                 const PostParams& params) {
-  check_batch(n, "postprocess");
-  if (config_.output_type != ElementType::kFloat32) {
-    throw Error(code::kInternal, "postprocess_host needs a float32 output pipeline");
-  }
-  DeviceScope scope(config_.device);
-  const cudaStream_t s = stream_.get();
-  upload_batch(nullptr, n, orig_sizes, params, nullptr);
-  enqueue_upload();
-  check(cudaMemcpyAsync(output_.get(), raw,
-                        static_cast<size_t>(n) * static_cast<size_t>(config_.channels) *
-                            static_cast<size_t>(config_.anchors) * sizeof(float),
-                        cudaMemcpyHostToDevice, s),
-        "cudaMemcpyAsync(raw outputs)");
-  enqueue_postprocess(n, params);
-  stream_.synchronize("postprocess");
-  return collect_rows(n, std::max(params.max_det, 0));
+  return run_job([&]() {
+    check_batch(n, "postprocess");
+    (void)checked_max_det(params);
+    if (config_.output_type != ElementType::kFloat32) {
+      throw Error(code::kInternal, "postprocess_host needs a float32 output pipeline");
+    }
+    DeviceScope scope(config_.device);
+    const cudaStream_t s = stream_.get();
+    upload_batch(nullptr, n, orig_sizes, params, nullptr);
+    enqueue_upload();
+    check(cudaMemcpyAsync(output_.get(), raw,
+                          static_cast<size_t>(n) * static_cast<size_t>(config_.channels) *
+                              static_cast<size_t>(config_.anchors) * sizeof(float),
+                          cudaMemcpyHostToDevice, s),
+          "cudaMemcpyAsync(raw outputs)");
+    enqueue_postprocess(n, params);
+    stream_.synchronize("postprocess");
+    return collect_rows(n, std::max(params.max_det, 0));
+  });
 }
 
 std::vector<float> GpuPipeline::time_letterbox(const HostImage* images, int n, int iterations) {
-  check_batch(n, "time_letterbox");
-  DeviceScope scope(config_.device);
-  const cudaStream_t s = stream_.get();
-  upload_batch(images, n, nullptr, PostParams{}, nullptr);
-  enqueue_upload();
-  enqueue_letterbox(n, config_.input_type, input_.get());  // warm-up
-  std::vector<float> us;
-  us.reserve(static_cast<size_t>(iterations));
-  for (int i = 0; i < iterations; ++i) {
-    start_.record(s);
-    enqueue_letterbox(n, config_.input_type, input_.get());
-    finished_.record(s);
-    stream_.synchronize("time_letterbox");
-    us.push_back(finished_.elapsed_since(start_) * 1000.0f);
-  }
-  return us;
+  return run_job([&]() {
+    check_batch(n, "time_letterbox");
+    DeviceScope scope(config_.device);
+    const cudaStream_t s = stream_.get();
+    upload_batch(images, n, nullptr, PostParams{}, nullptr);
+    enqueue_upload();
+    enqueue_letterbox(n, config_.input_type, input_.get());  // warm-up
+    std::vector<float> us;
+    us.reserve(static_cast<size_t>(iterations));
+    for (int i = 0; i < iterations; ++i) {
+      start_.record(s);
+      enqueue_letterbox(n, config_.input_type, input_.get());
+      finished_.record(s);
+      stream_.synchronize("time_letterbox");
+      us.push_back(finished_.elapsed_since(start_) * 1000.0f);
+    }
+    return us;
+  });
 }
 
 std::vector<float> GpuPipeline::time_postprocess(const float* raw, int n, const int32_t* orig_sizes,
                                                  const PostParams& params, int iterations) {
-  (void)postprocess_host(raw, n, orig_sizes, params);  // uploads raw outputs and warms up
-  DeviceScope scope(config_.device);
-  const cudaStream_t s = stream_.get();
-  std::vector<float> us;
-  us.reserve(static_cast<size_t>(iterations));
-  for (int i = 0; i < iterations; ++i) {
-    start_.record(s);
-    enqueue_postprocess(n, params);
-    finished_.record(s);
-    stream_.synchronize("time_postprocess");
-    us.push_back(finished_.elapsed_since(start_) * 1000.0f);
-  }
-  return us;
+  return run_job([&]() {
+    (void)postprocess_host(raw, n, orig_sizes, params);  // uploads raw outputs and warms up
+    DeviceScope scope(config_.device);
+    const cudaStream_t s = stream_.get();
+    std::vector<float> us;
+    us.reserve(static_cast<size_t>(iterations));
+    for (int i = 0; i < iterations; ++i) {
+      start_.record(s);
+      enqueue_postprocess(n, params);
+      finished_.record(s);
+      stream_.synchronize("time_postprocess");
+      us.push_back(finished_.elapsed_since(start_) * 1000.0f);
+    }
+    return us;
+  });
 }
 
 }  // namespace yolo::cuda

@@ -4,7 +4,8 @@
 // the slot's own stream; one call is one synchronous job on the calling (worker) thread.
 //
 // Not thread-safe: one pipeline serves one request at a time (the TensorRT context pool hands each
-// request its own slot).
+// request its own slot). A failed call leaves the stream idle, so the slot can be reused at once; after a
+// sticky CUDA error every call throws the device-lost error (cuda_check.h).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -38,6 +39,10 @@ struct PipelineConfig {
   int channels = 84;                               // 4 + nc
   int anchors = 8400;
   ElementType output_type = ElementType::kFloat32;  // float32 or float16
+  // Most detections per image any call may ask for: the detection buffers are sized for it here, so no
+  // call ever frees and reallocates device memory (cudaFree synchronizes the whole device). At most
+  // kMaxNmsCandidates (30 000): NMS never keeps more than it considers.
+  int max_det = 300;
 };
 
 struct PostParams {
@@ -107,6 +112,11 @@ class GpuPipeline {
   void enqueue_postprocess(int n, const PostParams& params);
   std::vector<Rows> collect_rows(int n, int max_det);
   void check_batch(int n, const char* what) const;
+  int checked_max_det(const PostParams& params) const;
+  // Runs one job on the stream; if it throws, first waits for whatever it had enqueued (see .cpp).
+  template <class Job>
+  auto run_job(Job&& job) -> decltype(job());
+  void drain() noexcept;
   static int make_current(int device);
 
   int device_;  // first: made current before the stream and events are created

@@ -8,6 +8,7 @@
 #include "core/resize_linear.h"
 #include "cuda_check.h"
 #include "kernels.h"
+#include "launch.h"
 
 namespace yolo::cuda {
 namespace {
@@ -113,8 +114,7 @@ void launch_resize_taps(const LetterboxJob* jobs, int n, int dst_w, int dst_h, R
   const int longest = dst_w > dst_h ? dst_w : dst_h;
   const dim3 block(256);
   const dim3 grid((longest + 255) / 256, n);
-  resize_taps_kernel<<<grid, block, 0, stream>>>(jobs, dst_w, dst_h, cols, rows);
-  check_launch("resize_taps_kernel");
+  launch("resize_taps_kernel", resize_taps_kernel, grid, block, stream, jobs, dst_w, dst_h, cols, rows);
 }
 
 void launch_letterbox(const LetterboxJob* jobs, int n, const uint8_t* src, const ResizeTap* cols,
@@ -126,19 +126,18 @@ void launch_letterbox(const LetterboxJob* jobs, int n, const uint8_t* src, const
   const dim3 grid((dst_w + 31) / 32, (dst_h + 7) / 8, n);
   switch (type) {
     case ElementType::kFloat32:
-      letterbox_kernel<float>
-          <<<grid, block, 0, stream>>>(jobs, src, cols, rows, dst_w, dst_h, static_cast<float*>(dst));
+      launch("letterbox_kernel", letterbox_kernel<float>, grid, block, stream, jobs, src, cols, rows, dst_w,
+             dst_h, dst);
       break;
     case ElementType::kFloat16:
-      letterbox_kernel<uint16_t>
-          <<<grid, block, 0, stream>>>(jobs, src, cols, rows, dst_w, dst_h, static_cast<uint16_t*>(dst));
+      launch("letterbox_kernel", letterbox_kernel<uint16_t>, grid, block, stream, jobs, src, cols, rows, dst_w,
+             dst_h, dst);
       break;
     case ElementType::kUint8:
-      letterbox_kernel<uint8_t>
-          <<<grid, block, 0, stream>>>(jobs, src, cols, rows, dst_w, dst_h, static_cast<uint8_t*>(dst));
+      launch("letterbox_kernel", letterbox_kernel<uint8_t>, grid, block, stream, jobs, src, cols, rows, dst_w,
+             dst_h, dst);
       break;
   }
-  check_launch("letterbox_kernel");
 }
 
 void launch_convert_input(const float* src, int64_t count, ElementType type, void* dst, cudaStream_t stream) {
@@ -152,8 +151,7 @@ void launch_convert_input(const float* src, int64_t count, ElementType type, voi
   if (type != ElementType::kFloat16) throw Error(code::kInternal, "convert_input: unsupported input type");
   const int threads = 256;
   const auto blocks = static_cast<unsigned>((count + threads - 1) / threads);
-  convert_input_kernel<<<blocks, threads, 0, stream>>>(src, count, static_cast<uint16_t*>(dst));
-  check_launch("convert_input_kernel");
+  launch("convert_input_kernel", convert_input_kernel, dim3(blocks), dim3(threads), stream, src, count, dst);
 }
 
 }  // namespace yolo::cuda

@@ -14,6 +14,7 @@
 #include "core/scale_boxes.h"
 #include "cuda_check.h"
 #include "kernels.h"
+#include "launch.h"
 
 namespace yolo::cuda {
 namespace {
@@ -209,13 +210,10 @@ void launch_decode(const void* raw, ElementType raw_type, const DecodeParams& p,
   const dim3 block(256);
   const dim3 grid((p.anchors + 255) / 256, p.batch);
   if (raw_type == ElementType::kFloat16) {
-    decode_kernel<__half>
-        <<<grid, block, 0, stream>>>(static_cast<const __half*>(raw), p, counts, keys, classes);
+    launch("decode_kernel", decode_kernel<__half>, grid, block, stream, raw, p, counts, keys, classes);
   } else {
-    decode_kernel<float>
-        <<<grid, block, 0, stream>>>(static_cast<const float*>(raw), p, counts, keys, classes);
+    launch("decode_kernel", decode_kernel<float>, grid, block, stream, raw, p, counts, keys, classes);
   }
-  check_launch("decode_kernel");
 }
 
 void launch_sort_nms(const void* raw, ElementType raw_type, const NmsParams& p, const uint32_t* counts,
@@ -223,14 +221,15 @@ void launch_sort_nms(const void* raw, ElementType raw_type, const NmsParams& p, 
                      cudaStream_t stream) {
   if (p.batch <= 0) return;
   auto* box_scratch = static_cast<OffsetBox*>(boxes);
+  const dim3 grid(static_cast<unsigned>(p.batch));
+  const dim3 block(kSortThreads);
   if (raw_type == ElementType::kFloat16) {
-    sort_nms_kernel<__half><<<p.batch, kSortThreads, 0, stream>>>(
-        static_cast<const __half*>(raw), p, counts, keys, classes, box_scratch, rows, out_counts);
+    launch("sort_nms_kernel", sort_nms_kernel<__half>, grid, block, stream, raw, p, counts, keys, classes,
+           box_scratch, rows, out_counts);
   } else {
-    sort_nms_kernel<float><<<p.batch, kSortThreads, 0, stream>>>(
-        static_cast<const float*>(raw), p, counts, keys, classes, box_scratch, rows, out_counts);
+    launch("sort_nms_kernel", sort_nms_kernel<float>, grid, block, stream, raw, p, counts, keys, classes,
+           box_scratch, rows, out_counts);
   }
-  check_launch("sort_nms_kernel");
 }
 
 size_t nms_box_bytes() {

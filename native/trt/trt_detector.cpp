@@ -18,8 +18,8 @@ struct Detector::Slot {
 // Returns the slot to the pool however the request ends.
 class Detector::Lease {
  public:
-  Lease(Detector& owner) : owner_(owner), slot_(owner.acquire()) {}
-  ~Lease() { owner_.release(slot_); }
+  Lease(Detector& owner) : owner_(owner), slot_(owner.pool_.acquire()) {}
+  ~Lease() { owner_.pool_.release(slot_); }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   Slot& operator*() const noexcept { return *slot_; }
@@ -92,35 +92,19 @@ Detector::Detector(std::shared_ptr<Engine> engine, const DetectorOptions& option
   pc.channels = io.channels;
   pc.anchors = io.anchors;
   pc.output_type = io.output_type;
+  pc.max_det = options.max_det;
   for (int i = 0; i < options.contexts; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->pipeline = std::make_unique<cuda::GpuPipeline>(pc);
     slot->context = engine_->create_context();
-    free_.push_back(slot.get());
+    pool_.add(slot.get());
     slots_.push_back(std::move(slot));
   }
 }
 
 Detector::~Detector() {
   // Callers (the addon) wait for in-flight requests before destroying a detector; nothing to join here.
-  std::lock_guard<std::mutex> lock(mutex_);
-  free_.clear();
-}
-
-Detector::Slot* Detector::acquire() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  available_.wait(lock, [this] { return !free_.empty(); });
-  Slot* s = free_.back();
-  free_.pop_back();
-  return s;
-}
-
-void Detector::release(Slot* slot) noexcept {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_.push_back(slot);
-  }
-  available_.notify_one();
+  pool_.clear();
 }
 
 std::vector<cuda::Rows> Detector::detect(const cuda::HostImage* images, int n, const cuda::PostParams& params,

@@ -1,14 +1,14 @@
 // The TensorRT detector: one engine, a pool of execution slots (each an IExecutionContext with its own
 // stream and GPU pipeline buffers), and detect() calls that each borrow a slot. Concurrent calls from
-// different worker threads run in parallel, one per slot; extra callers wait for a slot to free up.
+// different worker threads run in parallel, one per slot. Callers never wait for a slot: the JS queue
+// admits at most `contexts` calls, and a call beyond that fails (slot_pool.h).
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "cuda/gpu_pipeline.h"
+#include "slot_pool.h"
 #include "trt_engine.h"
 
 namespace yolo::trt {
@@ -16,6 +16,7 @@ namespace yolo::trt {
 struct DetectorOptions {
   int contexts = 2;   // execution slots (>= 1)
   int max_batch = 0;  // images per run; 0 = the engine's maximum
+  int max_det = 300;  // most detections per image a call may ask for (buffers sized at creation)
 };
 
 class Detector {
@@ -37,16 +38,12 @@ class Detector {
  private:
   struct Slot;
   class Lease;
-  Slot* acquire();
-  void release(Slot* slot) noexcept;
 
   // Declaration order is destruction order reversed: slots (contexts) go before the engine.
   std::shared_ptr<Engine> engine_;
   int max_batch_ = 1;
   std::vector<std::unique_ptr<Slot>> slots_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-  std::vector<Slot*> free_;
+  SlotPool<Slot> pool_;
 };
 
 }  // namespace yolo::trt
