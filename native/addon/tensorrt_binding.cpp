@@ -236,6 +236,8 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
     o.Set("height", io.input_h);
     o.Set("channels", io.channels);
     o.Set("anchors", io.anchors);
+    o.Set("endToEnd", io.end_to_end);
+    o.Set("numClasses", d->num_classes());
     o.Set("contexts", d->contexts());
     return o;
   }
@@ -259,7 +261,7 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
       auto detector = std::make_shared<std::shared_ptr<trt::Detector>>(live(env));
       auto images = std::make_shared<BorrowedImages>();
       read_images(env, info[0], static_cast<uint32_t>((*detector)->max_batch()), images.get());
-      const cuda::PostParams params = read_post_params(env, info[1], (*detector)->io().channels - 4);
+      const cuda::PostParams params = read_post_params(env, info[1], (*detector)->num_classes());
       auto rows = std::make_shared<std::vector<cuda::Rows>>();
       auto times = std::make_shared<cuda::StageTimes>();
       return new LambdaWorker(
@@ -289,7 +291,7 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
       }
       const float* data = info[0].As<Napi::Float32Array>().Data();
       auto keep = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info[0].As<Napi::Object>()));
-      const cuda::PostParams params = read_post_params(env, info[2], io.channels - 4);
+      const cuda::PostParams params = read_post_params(env, info[2], (*detector)->num_classes());
       auto rows = std::make_shared<std::vector<cuda::Rows>>();
       auto times = std::make_shared<cuda::StageTimes>();
       return new LambdaWorker(
@@ -336,11 +338,30 @@ Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
     options.contexts = get_int(o, "contexts", "options.contexts", 1, 64, code::kInvalidOption);
     options.max_batch = get_int(o, "maxBatch", "options.maxBatch", 0, 4096, code::kInvalidOption);
     const int device = get_int(o, "device", "options.device", 0, 1024, code::kInvalidOption);
+    // Optional, from the model's metadata: imgsz [h, w] for dynamic-H/W engines, endToEnd, numClasses.
+    trt::EngineOptions engine_options;
+    const Napi::Value imgsz = o.Get("imgsz");
+    if (!imgsz.IsUndefined() && !imgsz.IsNull()) {
+      if (!imgsz.IsArray() || imgsz.As<Napi::Array>().Length() != 2) {
+        throw_expected(env, code::kInvalidOption, "an array [height, width]", "options.imgsz", imgsz);
+      }
+      const Napi::Array hw = imgsz.As<Napi::Array>();
+      engine_options.imgsz_h = to_int(env, hw.Get(0u), "options.imgsz[0]", 1, kMaxSide, code::kInvalidOption);
+      engine_options.imgsz_w = to_int(env, hw.Get(1u), "options.imgsz[1]", 1, kMaxSide, code::kInvalidOption);
+    }
+    const Napi::Value e2e = o.Get("endToEnd");
+    if (!e2e.IsUndefined() && !e2e.IsNull()) {
+      if (!e2e.IsBoolean()) throw_expected(env, code::kInvalidOption, "a boolean", "options.endToEnd", e2e);
+      engine_options.end_to_end = e2e.As<Napi::Boolean>().Value() ? 1 : 0;
+    }
+    if (!o.Get("numClasses").IsUndefined()) {
+      options.num_classes = get_int(o, "numClasses", "options.numClasses", 1, 1 << 20, code::kInvalidOption);
+    }
     auto detector = std::make_shared<std::shared_ptr<trt::Detector>>();
     return new LambdaWorker(
         env, "yolo_trt.tensorrt.loadEngine",
-        [keep, data, size, options, device, detector]() {
-          auto engine = std::make_shared<trt::Engine>(data, size, device);
+        [keep, data, size, options, device, engine_options, detector]() {
+          auto engine = std::make_shared<trt::Engine>(data, size, device, engine_options);
           *detector = std::make_shared<trt::Detector>(std::move(engine), options);
         },
         [constructor, detector](Napi::Env e) -> Napi::Value {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/decode.h"
+#include "core/end_to_end.h"
 #include "core/error.h"
 #include "core/resize_linear.h"
 
@@ -50,7 +51,10 @@ GpuPipeline::GpuPipeline(const PipelineConfig& config)
                                           std::to_string(kMaxNmsCandidates) + " but received " +
                                           std::to_string(c.max_det));
   }
-  if (c.max_batch < 1 || c.input_w < 1 || c.input_h < 1 || c.channels < 5 || c.anchors < 1) {
+  const bool bad_output = c.end_to_end
+                              ? (c.channels < 1 || c.anchors != kEndToEndRowLength || c.num_classes < 1)
+                              : (c.channels < 5 || c.anchors < 1);
+  if (c.max_batch < 1 || c.input_w < 1 || c.input_h < 1 || bad_output) {
     throw Error(code::kInvalidOption,
                 "GPU pipeline: invalid shape (batch " + std::to_string(c.max_batch) + ", input " +
                     std::to_string(c.input_w) + "x" + std::to_string(c.input_h) + ", output [" +
@@ -78,6 +82,10 @@ GpuPipeline::GpuPipeline(const PipelineConfig& config)
   host_counts_.reserve(batch * sizeof(int32_t));
   det_rows_.reserve(batch * static_cast<size_t>(std::max(c.max_det, 1)) * 6 * sizeof(float));
   host_rows_.reserve(det_rows_.size());
+  if (c.end_to_end) {
+    e2e_values_.reserve(batch * output_elems * sizeof(float));
+    e2e_keep_.reserve(batch * static_cast<size_t>(c.channels) * sizeof(int32_t));
+  }
 }
 
 // A job that throws (a failed copy or launch, TensorRT's enqueue refusing, a bad option found late) may
@@ -119,7 +127,7 @@ void GpuPipeline::check_batch(int n, const char* what) const {
 void GpuPipeline::upload_batch(const HostImage* images, int n, const int32_t* orig_sizes,
                                const PostParams& params, LetterboxGeometry* geometry) {
   const size_t count = static_cast<size_t>(n);
-  const int nc = config_.channels - 4;
+  const int nc = num_classes();
   if (!params.class_allowed.empty() && params.class_allowed.size() != static_cast<size_t>(nc)) {
     throw Error(code::kInternal, "GPU pipeline: class filter size does not match the model's classes");
   }
@@ -188,9 +196,41 @@ void GpuPipeline::enqueue_letterbox(int n, ElementType type, void* dst) {
                    config_.input_w, config_.input_h, type, dst, stream_.get());
 }
 
+void GpuPipeline::enqueue_end_to_end(int n, const PostParams& params, int max_det) {
+  const cudaStream_t s = stream_.get();
+  const uint8_t* flags = has_flags_ ? batch_.as<uint8_t>() + flags_offset_ : nullptr;
+  const EndToEndParams p{n,
+                         config_.channels,
+                         config_.num_classes,
+                         params.conf,
+                         flags,
+                         max_det,
+                         config_.input_w,
+                         config_.input_h,
+                         reinterpret_cast<const int32_t*>(batch_.as<uint8_t>() + sizes_offset_)};
+  launch_end_to_end(output_.get(), config_.output_type, p, e2e_values_.as<float>(), e2e_keep_.as<int32_t>(),
+                    det_rows_.as<float>(), det_counts_.as<int32_t>(), s);
+}
+
 void GpuPipeline::enqueue_postprocess(int n, const PostParams& params) {
   const cudaStream_t s = stream_.get();
   const int max_det = checked_max_det(params);
+  if (config_.end_to_end) {
+    enqueue_end_to_end(n, params, max_det);
+  } else {
+    enqueue_classic(n, params, max_det);
+  }
+  check(cudaMemcpyAsync(host_counts_.get(), det_counts_.get(), static_cast<size_t>(n) * sizeof(int32_t),
+                        cudaMemcpyDeviceToHost, s),
+        "cudaMemcpyAsync(detection counts)");
+  check(cudaMemcpyAsync(host_rows_.get(), det_rows_.get(),
+                        static_cast<size_t>(n) * static_cast<size_t>(max_det) * 6 * sizeof(float),
+                        cudaMemcpyDeviceToHost, s),
+        "cudaMemcpyAsync(detections)");
+}
+
+void GpuPipeline::enqueue_classic(int n, const PostParams& params, int max_det) {
+  const cudaStream_t s = stream_.get();
   check(cudaMemsetAsync(counts_.get(), 0, static_cast<size_t>(n) * sizeof(uint32_t), s),
         "cudaMemsetAsync(counts)");
   const uint8_t* flags = has_flags_ ? batch_.as<uint8_t>() + flags_offset_ : nullptr;
@@ -210,13 +250,6 @@ void GpuPipeline::enqueue_postprocess(int n, const PostParams& params) {
                      box_stride_};
   launch_sort_nms(output_.get(), config_.output_type, np, counts_.as<uint32_t>(), keys_.as<uint64_t>(),
                   classes_.as<int32_t>(), boxes_.get(), det_rows_.as<float>(), det_counts_.as<int32_t>(), s);
-  check(cudaMemcpyAsync(host_counts_.get(), det_counts_.get(), static_cast<size_t>(n) * sizeof(int32_t),
-                        cudaMemcpyDeviceToHost, s),
-        "cudaMemcpyAsync(detection counts)");
-  check(cudaMemcpyAsync(host_rows_.get(), det_rows_.get(),
-                        static_cast<size_t>(n) * static_cast<size_t>(max_det) * 6 * sizeof(float),
-                        cudaMemcpyDeviceToHost, s),
-        "cudaMemcpyAsync(detections)");
 }
 
 std::vector<Rows> GpuPipeline::collect_rows(int n, int max_det) {
@@ -224,6 +257,12 @@ std::vector<Rows> GpuPipeline::collect_rows(int n, int max_det) {
   const auto* counts = host_counts_.as<int32_t>();
   const auto* rows = host_rows_.as<float>();
   for (int i = 0; i < n; ++i) {
+    if (counts[i] < 0) {  // end-to-end: row -1 - count has a class column that is not a class id
+      throw Error(code::kInference, "End-to-end output of image " + std::to_string(i) + ", row " +
+                                        std::to_string(-1 - counts[i]) + ": the class column is not a class id in 0.." +
+                                        std::to_string(num_classes() - 1) +
+                                        " (is this a detect model's [B, K, 6] output?)");
+    }
     const int k = std::min(counts[i], max_det);
     const float* r = rows + static_cast<size_t>(i) * static_cast<size_t>(max_det) * 6;
     out[static_cast<size_t>(i)].assign(r, r + static_cast<size_t>(k) * 6);

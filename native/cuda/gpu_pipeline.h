@@ -39,6 +39,10 @@ struct PipelineConfig {
   int channels = 84;                               // 4 + nc
   int anchors = 8400;
   ElementType output_type = ElementType::kFloat32;  // float32 or float16
+  // End-to-end output [batch, K, 6] (core/end_to_end.h) instead of the classic [batch, 4 + nc, anchors]:
+  // then channels = K rows, anchors = 6, and num_classes says how many classes the model has.
+  bool end_to_end = false;
+  int num_classes = 0;
   // Most detections per image any call may ask for: the detection buffers are sized for it here, so no
   // call ever frees and reallocates device memory (cudaFree synchronizes the whole device). At most
   // kMaxNmsCandidates (30 000): NMS never keeps more than it considers.
@@ -66,7 +70,8 @@ using Rows = std::vector<float>;
 class InferenceStep {
  public:
   virtual ~InferenceStep() = default;
-  // `batch` images are in `input`; the step must leave [batch, channels, anchors] in `output`.
+  // `batch` images are in `input`; the step must leave [batch, channels, anchors] in `output` (end-to-end:
+  // [batch, K, 6]).
   virtual void enqueue(int batch, void* input, void* output, cudaStream_t stream) = 0;
 };
 
@@ -110,6 +115,9 @@ class GpuPipeline {
   void enqueue_upload();
   void enqueue_letterbox(int n, ElementType type, void* dst);
   void enqueue_postprocess(int n, const PostParams& params);
+  void enqueue_classic(int n, const PostParams& params, int max_det);
+  void enqueue_end_to_end(int n, const PostParams& params, int max_det);
+  int num_classes() const noexcept { return config_.end_to_end ? config_.num_classes : config_.channels - 4; }
   std::vector<Rows> collect_rows(int n, int max_det);
   void check_batch(int n, const char* what) const;
   int checked_max_det(const PostParams& params) const;
@@ -139,6 +147,8 @@ class GpuPipeline {
   DeviceBuffer boxes_;
   DeviceBuffer det_rows_;
   DeviceBuffer det_counts_;
+  DeviceBuffer e2e_values_;  // end-to-end: float16 outputs widened to float32
+  DeviceBuffer e2e_keep_;    // end-to-end: indices of the kept rows
   DeviceBuffer tensor_;  // detect_tensor: float32 upload before conversion to float16
   PinnedBuffer staging_;
   PinnedBuffer host_rows_;

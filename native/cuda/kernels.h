@@ -91,4 +91,24 @@ void launch_sort_nms(const void* raw, ElementType raw_type, const NmsParams& p, 
 // Bytes of NMS scratch per candidate (an offset box and its area).
 size_t nms_box_bytes();
 
+// End-to-end outputs [batch, rows, 6] (x1, y1, x2, y2, score, cls in input pixels, ranked by the model).
+struct EndToEndParams {
+  int batch;
+  int rows;  // K
+  int num_classes;
+  float conf;                    // rows need score > conf
+  const uint8_t* class_allowed;  // device, num_classes flags; nullptr = all classes
+  int max_det;
+  int input_w;
+  int input_h;
+  const int32_t* orig_sizes;  // device, [w0, h0] per image
+};
+
+// core/end_to_end.h per image (one thread each): the first max_det rows above conf of allowed classes, in
+// the model's order, scale_boxes'd into rows[b * max_det] (6 floats each); out_counts[b] = how many, or
+// -1 - r when row r above conf has a class column that is not a class id (the caller reports it).
+// `scratch` holds batch * rows * 6 floats (used for float16 outputs), `keep` batch * rows ints.
+void launch_end_to_end(const void* raw, ElementType raw_type, const EndToEndParams& p, float* scratch,
+                       int32_t* keep, float* rows, int32_t* out_counts, cudaStream_t stream);
+
 }  // namespace yolo::cuda

@@ -92,6 +92,12 @@ Detector::Detector(std::shared_ptr<Engine> engine, const DetectorOptions& option
   pc.channels = io.channels;
   pc.anchors = io.anchors;
   pc.output_type = io.output_type;
+  pc.end_to_end = io.end_to_end;
+  num_classes_ = io.end_to_end ? options.num_classes : io.channels - 4;
+  if (num_classes_ < 1) {
+    throw Error(code::kInvalidOption, "An end-to-end engine needs numClasses >= 1 (the model's class count)");
+  }
+  pc.num_classes = num_classes_;
   pc.max_det = options.max_det;
   for (int i = 0; i < options.contexts; ++i) {
     auto slot = std::make_unique<Slot>();

@@ -17,6 +17,7 @@ struct DetectorOptions {
   int contexts = 2;   // execution slots (>= 1)
   int max_batch = 0;  // images per run; 0 = the engine's maximum
   int max_det = 300;  // most detections per image a call may ask for (buffers sized at creation)
+  int num_classes = 0;  // end-to-end engines: classes of the model (class ids are checked against it)
 };
 
 class Detector {
@@ -29,6 +30,8 @@ class Detector {
   const EngineIo& io() const noexcept { return engine_->io(); }
   int max_batch() const noexcept { return max_batch_; }
   int contexts() const noexcept { return static_cast<int>(slots_.size()); }
+  // Classes of the model: 4 + nc channels, or the caller's count for end-to-end engines.
+  int num_classes() const noexcept { return num_classes_; }
 
   std::vector<cuda::Rows> detect(const cuda::HostImage* images, int n, const cuda::PostParams& params,
                                  cuda::StageTimes* times);
@@ -42,6 +45,7 @@ class Detector {
   // Declaration order is destruction order reversed: slots (contexts) go before the engine.
   std::shared_ptr<Engine> engine_;
   int max_batch_ = 1;
+  int num_classes_ = 0;
   std::vector<std::unique_ptr<Slot>> slots_;
   SlotPool<Slot> pool_;
 };

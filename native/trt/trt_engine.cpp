@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "cuda/cuda_raii.h"
+#include "engine_layout.h"
 
 namespace yolo::trt {
 namespace {
@@ -35,7 +36,7 @@ cuda::ElementType element_type(nvinfer1::DataType t, const char* tensor) {
 
 }  // namespace
 
-Engine::Engine(const uint8_t* plan, size_t size, int device)
+Engine::Engine(const uint8_t* plan, size_t size, int device, const EngineOptions& options)
     : device_(device), logger_(nvinfer1::ILogger::Severity::kWARNING) {
   if (plan == nullptr || size == 0) {
     throw Error(code::kEngineIncompatible, "Expected a TensorRT plan but received an empty buffer");
@@ -52,10 +53,10 @@ Engine::Engine(const uint8_t* plan, size_t size, int device)
                     "or for another GPU, or corrupt)" +
                     (why.empty() ? std::string() : ": " + why));
   }
-  read_io();
+  read_io(options);
 }
 
-void Engine::read_io() {
+void Engine::read_io(const EngineOptions& options) {
   const int32_t count = engine_->getNbIOTensors();
   int inputs = 0;
   int outputs = 0;
@@ -86,40 +87,26 @@ void Engine::read_io() {
   const nvinfer1::Dims dout = engine_->getTensorShape(out);
   io_.input_dims = dims_vector(din);
   io_.output_dims = dims_vector(dout);
-  if (din.nbDims != 4 || dout.nbDims != 3) {
+  if (dout.nbDims != 3) {
     throw Error(code::kModelUnsupported,
-                "Expected engine input [batch, 3, height, width] and output [batch, 4 + classes, "
-                "anchors] but received " +
-                    dims_text(din) + " and " + dims_text(dout));
+                "Expected engine output [batch, 4 + classes, anchors] or [batch, K, 6] but received " +
+                    dims_text(dout));
   }
-  bool dynamic = false;
-  for (int32_t i = 0; i < din.nbDims; ++i) dynamic = dynamic || din.d[i] < 0;
-  if (dynamic) {
-    if (engine_->getNbOptimizationProfiles() < 1) {
-      throw Error(code::kModelUnsupported,
-                  "The engine has dynamic input dimensions but no optimization profile");
-    }
-    const nvinfer1::Dims lo = engine_->getProfileShape(in, 0, nvinfer1::OptProfileSelector::kMIN);
-    const nvinfer1::Dims opt = engine_->getProfileShape(in, 0, nvinfer1::OptProfileSelector::kOPT);
-    const nvinfer1::Dims hi = engine_->getProfileShape(in, 0, nvinfer1::OptProfileSelector::kMAX);
-    if (lo.d[2] != hi.d[2] || lo.d[3] != hi.d[3]) {
-      throw Error(code::kModelUnsupported, "Expected one input size in the engine's profile but it allows " +
-                                               dims_text(lo) + " to " + dims_text(hi));
-    }
-    io_.dynamic_batch = din.d[0] < 0;
-    io_.min_batch = static_cast<int>(lo.d[0]);
-    io_.max_batch = static_cast<int>(hi.d[0]);
-    io_.input_h = static_cast<int>(opt.d[2]);
-    io_.input_w = static_cast<int>(opt.d[3]);
-  } else {
-    io_.min_batch = io_.max_batch = static_cast<int>(din.d[0]);
-    io_.input_h = static_cast<int>(din.d[2]);
-    io_.input_w = static_cast<int>(din.d[3]);
+  // Profile 0 (Ultralytics builds one): batch range and, for dynamic=True, the H/W range.
+  ProfileDims profile;
+  const bool has_profile = engine_->getNbOptimizationProfiles() >= 1;
+  if (has_profile) {
+    profile.min = dims_vector(engine_->getProfileShape(in, 0, nvinfer1::OptProfileSelector::kMIN));
+    profile.opt = dims_vector(engine_->getProfileShape(in, 0, nvinfer1::OptProfileSelector::kOPT));
+    profile.max = dims_vector(engine_->getProfileShape(in, 0, nvinfer1::OptProfileSelector::kMAX));
   }
-  if ((din.d[1] != 3 && din.d[1] != -1) || io_.input_w < 1 || io_.input_h < 1 || io_.max_batch < 1) {
-    throw Error(code::kModelUnsupported,
-                "Expected engine input [batch, 3, height, width] but received " + dims_text(din));
-  }
+  const InputChoice choice =
+      choose_input(io_.input_dims, has_profile ? &profile : nullptr, options.imgsz_h, options.imgsz_w);
+  io_.dynamic_batch = choice.dynamic_batch;
+  io_.min_batch = choice.min_batch;
+  io_.max_batch = choice.max_batch;
+  io_.input_h = choice.input_h;
+  io_.input_w = choice.input_w;
 
   // The output size may depend on the input shape: read it from a context with the shape set.
   Ptr<nvinfer1::IExecutionContext> ctx(engine_->createExecutionContext());
@@ -129,13 +116,10 @@ void Engine::read_io() {
                                    std::to_string(io_.input_h) + "x" + std::to_string(io_.input_w) + ": " +
                                    logger_.errors());
   }
-  const nvinfer1::Dims o = ctx->getTensorShape(out);
-  if (o.nbDims != 3 || o.d[1] < 5 || o.d[2] < 1) {
-    throw Error(code::kModelUnsupported,
-                "Expected engine output [batch, 4 + classes, anchors] but received " + dims_text(o));
-  }
-  io_.channels = static_cast<int>(o.d[1]);
-  io_.anchors = static_cast<int>(o.d[2]);
+  const OutputLayout layout = output_layout(dims_vector(ctx->getTensorShape(out)), choice, options.end_to_end);
+  io_.end_to_end = layout.end_to_end;
+  io_.channels = layout.channels;
+  io_.anchors = layout.anchors;
 }
 
 Ptr<nvinfer1::IExecutionContext> Engine::create_context() {

@@ -24,10 +24,20 @@ struct EngineIo {
   int max_batch = 1;
   int input_w = 0;
   int input_h = 0;
-  int channels = 0;  // 4 + nc, read from a context with the input shape set
-  int anchors = 0;
+  int channels = 0;  // 4 + nc (end-to-end: K rows), read from a context with the input shape set
+  int anchors = 0;   // end-to-end: 6
+  bool end_to_end = false;  // output [batch, K, 6] (engine_layout.h)
   std::vector<int64_t> input_dims;  // as the engine declares them (-1 = dynamic)
   std::vector<int64_t> output_dims;
+};
+
+// What the caller knows from the model's metadata (an Ultralytics .engine header, or the ONNX it was
+// built from): the imgsz to run a dynamic-H/W engine at (0 = its profile's opt size) and whether the
+// output is end-to-end (1 yes, 0 no, -1 decide by shape). See engine_layout.h.
+struct EngineOptions {
+  int imgsz_h = 0;
+  int imgsz_w = 0;
+  int end_to_end = -1;
 };
 
 class Engine {
@@ -35,7 +45,7 @@ class Engine {
   // Deserializes a bare plan (an Ultralytics .engine's header is stripped by the caller). A plan from
   // another TensorRT version or GPU, or a corrupt one, throws ERR_ENGINE_INCOMPATIBLE (the caller
   // rebuilds from ONNX); a plan that is not a YOLO detect engine throws ERR_MODEL_UNSUPPORTED.
-  Engine(const uint8_t* plan, size_t size, int device);
+  Engine(const uint8_t* plan, size_t size, int device, const EngineOptions& options = {});
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -47,7 +57,7 @@ class Engine {
   std::string take_errors();
 
  private:
-  void read_io();
+  void read_io(const EngineOptions& options);
 
   int device_;
   Logger logger_;

@@ -25,6 +25,8 @@ void add_case(const std::string& group, const std::string& name, CaseFn fn);
 void register_letterbox_cases(const Paths& paths);
 void register_pipeline_cases(const Paths& paths);
 void register_postprocess_cases(const Paths& paths);
+void register_end_to_end_cases(const Paths& paths);
+void register_engine_layout_cases(const Paths& paths);  // TensorRT shape rules, no TensorRT needed
 void register_engine_io_cases(const Paths& paths);
 void register_slot_cases(const Paths& paths);
 void register_fault_cases(const Paths& paths);  // emulation only: faults are injected through the shim
