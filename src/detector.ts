@@ -87,7 +87,10 @@ export class Detector {
       );
     }
     selectBackend('tensorrt', nativeCapabilities()); // throws, with reasons, where TensorRT cannot run
-    const backend = await createTensorRtBackendFromEngine(resolved.model, resolved.tensorrt);
+    const backend = await createTensorRtBackendFromEngine(resolved.model, {
+      ...resolved.tensorrt,
+      imgsz: resolved.imgsz,
+    });
     try {
       const own = backend.model.imgsz;
       if (resolved.imgsz !== undefined && (resolved.imgsz[0] !== own[0] || resolved.imgsz[1] !== own[1])) {

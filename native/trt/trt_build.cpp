@@ -80,7 +80,7 @@ InputShape inspect_input(const nvinfer1::INetworkDefinition& network, const Buil
   }
   if (network.getNbOutputs() != 1) {
     throw Error(code::kModelUnsupported,
-                "Expected 1 output [batch, 4 + classes, anchors] for a YOLO detect model but the ONNX has " +
+                "Expected 1 output ([batch, 4 + classes, anchors], or [batch, K, 6] end-to-end) for a YOLO detect model but the ONNX has " +
                     std::to_string(network.getNbOutputs()) + " (segment/pose exports are not supported)");
   }
   nvinfer1::ITensor* input = network.getInput(0);

@@ -10,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { YoloTrtError, isYoloTrtError, throwIfAborted } from '../errors.js';
-import { engineHints, splitEngineFile } from '../model/engine-file.js';
+import { engineHints, splitEngineFile, type EngineHints } from '../model/engine-file.js';
+import { anchorCount } from '../model/load-model.js';
 import type { ModelInfo } from '../model/types.js';
 import type {
   GpuDetectParams,
@@ -19,6 +20,7 @@ import type {
   NativeImage,
   NativeTrtEngine,
   TrtBuildProgress,
+  TrtLoadOptions,
 } from '../native/binding.js';
 import { callNative, loadNative } from '../native/load.js';
 import { removeCachedPlan } from '../engine-cache/store.js';
@@ -180,25 +182,35 @@ async function loadWithContexts(
   plan: Uint8Array,
   options: ResolvedTensorRtOptions,
   maxBatch: number,
+  model: ModelInfo,
 ): Promise<NativeTrtEngine> {
   const trt = requireTensorRt(native, options.device);
   return callNative(() =>
-    trt.loadEngine(plan, { contexts: options.contexts, maxBatch, device: options.device }),
+    trt.loadEngine(plan, {
+      contexts: options.contexts,
+      maxBatch,
+      device: options.device,
+      imgsz: [model.imgsz[0], model.imgsz[1]],
+      endToEnd: model.endToEnd,
+      numClasses: model.numClasses,
+    }),
   );
 }
 
-function checkEngineMatchesModel(model: ModelInfo, engine: NativeTrtEngine): void {
+/** The output the model promises: [4 + nc, anchors], or end-to-end [K, 6] (K fixed or not). */
+export function checkEngineMatchesModel(model: ModelInfo, engine: NativeTrtEngine): void {
   const info = engine.info;
   const [h, w] = model.imgsz;
-  if (
-    info.width !== w ||
-    info.height !== h ||
-    info.channels !== 4 + model.numClasses ||
-    info.anchors !== model.numAnchors
-  ) {
+  const output = model.endToEnd
+    ? info.endToEnd && info.anchors === 6 && (model.outputRows === null || info.channels === model.outputRows)
+    : !info.endToEnd && info.channels === 4 + model.numClasses && info.anchors === model.numAnchors;
+  if (info.width !== w || info.height !== h || !output) {
+    const expected = model.endToEnd
+      ? `[${model.outputRows ?? 'K'}, 6] end-to-end`
+      : `[${4 + model.numClasses}, ${model.numAnchors}]`;
     throw new YoloTrtError(
       'ERR_ENGINE_INCOMPATIBLE',
-      `The engine's input ${info.width}x${info.height} / output [${info.channels}, ${info.anchors}] does not match the model (${w}x${h}, [${4 + model.numClasses}, ${model.numAnchors}])`,
+      `The engine's input ${info.width}x${info.height} / output [${info.channels}, ${info.anchors}]${info.endToEnd ? ' end-to-end' : ''} does not match the model (${w}x${h}, ${expected})`,
     );
   }
 }
@@ -219,14 +231,14 @@ export async function createTensorRtBackend(
   let obtained: ObtainedPlan = await obtainPlan(native, model, resolved, hooks);
   let engine: NativeTrtEngine;
   try {
-    engine = await loadWithContexts(native, obtained.plan, resolved, resolved.maxBatch);
+    engine = await loadWithContexts(native, obtained.plan, resolved, resolved.maxBatch, model);
   } catch (err) {
     if (!obtained.fromCache || !isYoloTrtError(err)) throw err;
     if (err.code !== 'ERR_ENGINE_INCOMPATIBLE' && err.code !== 'ERR_MODEL_LOAD') throw err;
     hooks.log?.(`cached engine ${obtained.key.slice(0, 16)} cannot be used (${err.message}); rebuilding`);
     await removeCachedPlan(resolved.cacheDir, obtained.key);
     obtained = await obtainPlan(native, model, { ...resolved, rebuild: true }, hooks);
-    engine = await loadWithContexts(native, obtained.plan, resolved, resolved.maxBatch);
+    engine = await loadWithContexts(native, obtained.plan, resolved, resolved.maxBatch, model);
   }
   try {
     checkEngineMatchesModel(model, engine);
@@ -257,43 +269,68 @@ export function engineModelInfo(
 ): ModelInfo {
   const hints = metadata === null ? {} : engineHints(metadata);
   const info = engine.info;
-  const nc = info.channels - 4;
-  if (hints.task !== undefined && hints.task !== 'detect') {
-    throw new YoloTrtError(
-      'ERR_TASK_UNSUPPORTED',
-      `Engine ${path} is a '${hints.task}' model; yolo-trt runs detect models`,
-    );
-  }
-  const names =
-    hints.names !== undefined && hints.names.length === nc
-      ? hints.names
-      : Array.from({ length: nc }, (_, i) => `class${i}`);
+  refuseEngineTask(path, hints);
+  const nc = info.endToEnd ? info.numClasses : info.channels - 4;
+  const namesFit = hints.names !== undefined && hints.names.length === nc;
+  const names = namesFit ? (hints.names as string[]) : Array.from({ length: nc }, (_, i) => `class${i}`);
   const raw: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata ?? {})) raw[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  const stride = hints.stride ?? 32;
   return {
     path,
     names,
     imgsz: [info.height, info.width],
-    stride: hints.stride ?? 32,
+    stride,
     task: 'detect',
     batch: info.dynamicBatch ? null : info.maxBatch,
     inputName: info.inputName,
     outputName: info.outputName,
     inputType: info.inputType,
     numClasses: nc,
-    numAnchors: info.anchors,
-    endToEnd: false,
-    outputRows: null,
-    ignoredOptions: [],
-    dynamicHW: false,
+    numAnchors: info.endToEnd ? anchorCount([info.height, info.width], stride) : info.anchors,
+    endToEnd: info.endToEnd,
+    outputRows: info.endToEnd ? info.channels : null,
+    ignoredOptions: info.endToEnd ? ['iou', 'agnostic'] : [],
+    dynamicHW: hints.dynamic === true,
     metadata: raw,
     source: {
-      names: hints.names !== undefined && hints.names.length === nc ? 'metadata' : 'shape',
+      names: namesFit ? 'metadata' : info.endToEnd ? 'default' : 'shape',
       imgsz: 'shape',
-      endToEnd: null,
+      endToEnd: info.endToEnd ? (hints.endToEnd === true ? 'metadata end2end' : 'shape') : null,
     },
   };
 }
+
+/** Only detect engines run; the header's task says what the others are, before any GPU memory is spent. */
+function refuseEngineTask(path: string, hints: EngineHints): void {
+  if (hints.task !== undefined && hints.task !== 'detect') {
+    throw new YoloTrtError(
+      'ERR_TASK_UNSUPPORTED',
+      `Engine ${path} is a '${hints.task}'${hints.endToEnd === true ? ' end-to-end' : ''} model; yolo-trt runs detect models`,
+      { details: { path, task: hints.task } },
+    );
+  }
+}
+
+/**
+ * What loadEngine needs from an engine file's header: the size to run a dynamic=True engine at (the
+ * caller's imgsz, else the header's), whether the output is end-to-end, and how many classes an
+ * end-to-end model has (its output does not say: Ultralytics' default is 999 unnamed classes).
+ */
+export function engineLoadHints(
+  hints: EngineHints,
+  imgsz: readonly [number, number] | undefined,
+): Pick<TrtLoadOptions, 'imgsz' | 'endToEnd' | 'numClasses'> {
+  const out: Pick<TrtLoadOptions, 'imgsz' | 'endToEnd' | 'numClasses'> = {};
+  if (imgsz !== undefined) out.imgsz = [imgsz[0], imgsz[1]];
+  else if (hints.dynamic === true && hints.imgsz !== undefined) out.imgsz = hints.imgsz;
+  if (hints.endToEnd !== undefined) out.endToEnd = hints.endToEnd;
+  out.numClasses = hints.names?.length ?? DEFAULT_CLASS_COUNT;
+  return out;
+}
+
+/** Ultralytics' default_class_names: class0..class998 when a model carries no names. */
+const DEFAULT_CLASS_COUNT = 999;
 
 /**
  * The TensorRT backend for a prebuilt engine file (Ultralytics .engine or a bare plan). Nothing is
@@ -302,7 +339,9 @@ export function engineModelInfo(
  */
 export async function createTensorRtBackendFromEngine(
   enginePath: string,
-  options: Pick<TensorRtOptions, 'contexts' | 'device' | 'maxBatch'> = {},
+  options: Pick<TensorRtOptions, 'contexts' | 'device' | 'maxBatch'> & {
+    imgsz?: readonly [number, number] | undefined;
+  } = {},
   native: NativeBinding = loadNative(),
 ): Promise<Backend> {
   const file = resolve(enginePath);
@@ -315,12 +354,15 @@ export async function createTensorRtBackendFromEngine(
     });
   }
   const split = splitEngineFile(bytes, file);
+  const hints = split.metadata === null ? {} : engineHints(split.metadata);
+  refuseEngineTask(file, hints);
   const trt = requireTensorRt(native, options.device ?? 0);
   const engine = await callNative(() =>
     trt.loadEngine(split.plan, {
       contexts: options.contexts ?? 2,
       maxBatch: options.maxBatch ?? 0,
       device: options.device ?? 0,
+      ...engineLoadHints(hints, options.imgsz),
     }),
   );
   let model: ModelInfo;

@@ -69,6 +69,8 @@ export interface EngineHints {
   dynamic?: boolean;
   half?: boolean;
   int8?: boolean;
+  /** End-to-end output: `end2end: true` (YOLO26/YOLOv10) or `args.nms: true` (an nms=True export). */
+  endToEnd?: boolean;
 }
 
 function positiveInt(v: unknown): number | undefined {
@@ -110,6 +112,12 @@ export function engineHints(metadata: Record<string, unknown>): EngineHints {
   for (const key of ['dynamic', 'half', 'int8'] as const) {
     if (typeof metadata[key] === 'boolean') hints[key] = metadata[key];
   }
+  // Ultralytics' header is json.dumps of the metadata: booleans stay booleans, args is an object.
+  const args = metadata.args;
+  const argsNms =
+    typeof args === 'object' && args !== null ? (args as Record<string, unknown>).nms : undefined;
+  if (metadata.end2end === true || argsNms === true) hints.endToEnd = true;
+  else if (metadata.end2end === false) hints.endToEnd = false;
   return hints;
 }
 

@@ -240,9 +240,14 @@ export interface TrtEngineInfo {
   batch: number;
   width: number;
   height: number;
-  /** 4 + number of classes. */
+  /** 4 + number of classes; end-to-end engines: K rows per image. */
   channels: number;
+  /** Anchors; end-to-end engines: 6 (floats per row). */
   anchors: number;
+  /** Output [batch, K, 6] rows (x1, y1, x2, y2, score, cls), no NMS. */
+  endToEnd: boolean;
+  /** Classes the engine's class ids and `classes` filters are checked against. */
+  numClasses: number;
   /** Execution contexts (concurrent detect() calls that run in parallel). */
   contexts: number;
 }
@@ -256,6 +261,22 @@ export interface NativeTrtEngine {
   detectTensor(tensor: Float32Array, n: number, params: GpuDetectParams): Promise<GpuDetectResult>;
   /** Frees contexts, buffers and the engine (after calls still running); later calls reject ERR_DISPOSED. */
   dispose(): Promise<void>;
+}
+
+export interface TrtLoadOptions {
+  contexts: number;
+  maxBatch: number;
+  device: number;
+  /**
+   * [height, width] to run an engine with dynamic height/width at (Ultralytics dynamic=True: a profile
+   * from 32x32 to 2x imgsz); must lie inside its profile. Omitted: the profile's opt size. A fixed-size
+   * engine refuses any other size (ERR_INVALID_OPTION).
+   */
+  imgsz?: [number, number];
+  /** From the model's metadata: true/false; omitted: the output shape decides ([B, K, 6]). */
+  endToEnd?: boolean;
+  /** Classes of an end-to-end model (its output does not say); ignored for classic engines. */
+  numClasses?: number;
 }
 
 export interface NativeTensorRt {
@@ -277,10 +298,7 @@ export interface NativeTensorRt {
     onProgress?: (event: TrtBuildProgress) => void,
   ): TrtBuildJob;
   /** Deserializes a bare plan (strip an Ultralytics header first). Rejects ERR_ENGINE_INCOMPATIBLE. */
-  loadEngine(
-    plan: Uint8Array,
-    options: { contexts: number; maxBatch: number; device: number },
-  ): Promise<NativeTrtEngine>;
+  loadEngine(plan: Uint8Array, options: TrtLoadOptions): Promise<NativeTrtEngine>;
 }
 
 /** Test-only entry points over the CUDA kernels (scripts/gpu-check). Not a public API. */
