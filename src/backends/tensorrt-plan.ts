@@ -158,7 +158,11 @@ export async function obtainPlan(
   const calib = needsCalibration
     ? await listCalibrationImages(options.calibDir as string, options.calibMaxImages)
     : null;
-  const inputs = planKeyInputs(native, onnxSha256, options, calib?.sha256 ?? null);
+  const inputs = {
+    ...planKeyInputs(native, onnxSha256, options, calib?.sha256 ?? null),
+    // A dynamic-H/W ONNX is built at the chosen imgsz: another imgsz is another engine.
+    inputSize: model.dynamicHW ? ([model.imgsz[0], model.imgsz[1]] as const) : null,
+  };
   const key = planKey(inputs);
 
   if (!options.rebuild) {

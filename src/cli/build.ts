@@ -1,9 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from './command.js';
+import { parseImgszFlag } from './predict.js';
 
 /** Parsed `build` options; ranges are the library's to check. */
 export interface BuildOptions {
   model: string;
+  imgsz?: number | [number, number];
   precision?: string;
   batch?: number;
   calib?: string;
@@ -36,6 +38,11 @@ export function register(program: Command, ctx: CliContext): void {
       'Build (or find in the cache) the TensorRT engine for a model on this GPU, ahead of serving.',
     )
     .requiredOption('-m, --model <path>', 'YOLO detect model (.onnx export)')
+    .option(
+      '--imgsz <size>',
+      'input size to build a dynamic-H/W export for: 640, or height,width such as 480,640 (default: the model metadata)',
+      parseImgszFlag,
+    )
     .option(
       '--precision <p>',
       "fp16 | fp32 | int8 (default fp16; TensorRT 11: the model's own type)",

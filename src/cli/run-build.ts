@@ -7,6 +7,7 @@ import { resolveTensorRtOptions } from '../backends/tensorrt-options.js';
 import { enginePaths } from '../engine-cache/cache-dir.js';
 import { joinEngineFile } from '../model/engine-file.js';
 import { readModelInfo } from '../model/load-model.js';
+import { resolveImgsz } from '../options.js';
 import type { TrtBuildProgress } from '../native/binding.js';
 import { callNative, loadNative } from '../native/load.js';
 import type { BuildOptions } from './build.js';
@@ -31,7 +32,7 @@ function progressPrinter(ctx: CliContext): (event: TrtBuildProgress) => void {
 }
 
 export async function runBuild(options: BuildOptions, ctx: CliContext): Promise<number> {
-  const model = await readModelInfo(options.model);
+  const model = await readModelInfo(options.model, { imgsz: resolveImgsz(options.imgsz) });
   const native = loadNative();
   const trt = requireTensorRt(native, options.device ?? 0);
   const resolved = resolveTensorRtOptions(

@@ -37,6 +37,11 @@ export interface PlanKeyInputs {
   workspaceBytes: number | null;
   /** INT8 only: sha256 of the calibration set (file names and bytes), so another set rebuilds. */
   calibrationSha256?: string | null;
+  /**
+   * [height, width] the engine is built for, when the ONNX has a dynamic height/width (the imgsz option
+   * chooses it); null/absent for fixed-size models, whose keys stay what they were.
+   */
+  inputSize?: readonly [number, number] | null;
 }
 
 /** Bump when the key's meaning changes (a new field, or a change in how plans are built). */
@@ -89,6 +94,9 @@ export function planKeyText(inputs: PlanKeyInputs): string {
   if (calibration !== null && !SHA256_HEX.test(calibration)) {
     throw invalidOption('calibrationSha256', 'a lowercase hex sha256 or null', calibration);
   }
+  const size = inputs.inputSize ?? null;
+  const inputSize =
+    size === null ? null : [requireCount('inputSize[0]', size[0]), requireCount('inputSize[1]', size[1])];
   return JSON.stringify([
     ['schema', PLAN_KEY_SCHEMA],
     ['onnx', inputs.onnxSha256],
@@ -101,6 +109,7 @@ export function planKeyText(inputs: PlanKeyInputs): string {
     ['profile', profile],
     ['workspace', workspace],
     ['calibration', calibration],
+    ...(inputSize === null ? [] : [['inputSize', inputSize]]),
   ]);
 }
 

@@ -130,6 +130,12 @@ describe('predict --imgsz', () => {
     expect(r.stderr).toMatch(/--imgsz: .*fixed input size 640x640/);
   });
 
+  it('build --imgsz: a static model refuses another size before anything else (exit 2)', async () => {
+    const r = await run(['build', '--model', YOLO11N, '--imgsz', '320']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ERR_INVALID_OPTION.*fixed input size 640x640/);
+  });
+
   it('a malformed --imgsz is a usage error', async () => {
     for (const bad of ['abc', '480,', '1,2,3', '0']) {
       const r = await run(['predict', image, '--model', model, '--imgsz', bad]);

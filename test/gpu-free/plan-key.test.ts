@@ -51,10 +51,16 @@ describe('planKey', () => {
       { profile: { min: 1, opt: 8, max: 16 } },
       { workspaceBytes: 1 << 30 },
       { calibrationSha256: sha256Hex('calib') },
+      { inputSize: [640, 640] },
+      { inputSize: [480, 640] },
     ];
     const keys = new Set([key]);
     for (const v of variations) keys.add(planKey({ ...BASE, ...v }));
     expect(keys.size).toBe(variations.length + 1);
+  });
+
+  it('a fixed-size model (inputSize null) keeps the key it had before inputSize existed', () => {
+    expect(planKey({ ...BASE, inputSize: null })).toBe(planKey(BASE));
   });
 
   it('does not let one field shadow another', () => {
