@@ -60,6 +60,20 @@ class Slots {
   }
 }
 
+/** True for a native rejection that says the process's CUDA context is lost (`deviceLost: true`). */
+export function isDeviceLostError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    if ((e as { deviceLost?: unknown }).deviceLost === true) return true;
+    if (isYoloTrtError(e) && e.details?.['deviceLost'] === true) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function deviceLostError(message: string, cause?: unknown): YoloTrtError {
+  return new YoloTrtError('ERR_CUDA', message, { cause, details: { deviceLost: true } });
+}
+
 function toGpuParams(params: DetectParams): GpuDetectParams {
   return {
     conf: params.conf,
@@ -89,6 +103,7 @@ export class TensorRtBackend implements Backend {
   readonly #details: Record<string, unknown>;
   readonly #inFlight = new Set<Promise<unknown>>();
   #disposed: Promise<void> | null = null;
+  #deviceLost: string | null = null;
 
   constructor(model: ModelInfo, engine: NativeTrtEngine, details: Record<string, unknown>) {
     this.model = model;
@@ -99,8 +114,17 @@ export class TensorRtBackend implements Backend {
     this.#details = details;
   }
 
+  get deviceLost(): string | null {
+    return this.#deviceLost;
+  }
+
   describe(): Record<string, unknown> {
-    return { backend: 'tensorrt', ...this.#details, engine: this.#engine.info };
+    return {
+      backend: 'tensorrt',
+      ...this.#details,
+      engine: this.#engine.info,
+      ...(this.#deviceLost !== null ? { deviceLost: this.#deviceLost } : {}),
+    };
   }
 
   async detect(
@@ -143,6 +167,19 @@ export class TensorRtBackend implements Backend {
   #checkUsable(): void {
     if (this.#disposed !== null)
       throw new YoloTrtError('ERR_DISPOSED', 'The TensorRT backend has been disposed');
+    if (this.#deviceLost !== null) {
+      throw deviceLostError(
+        `The CUDA device context of this process was lost (${this.#deviceLost}); restart the process to use the GPU again`,
+      );
+    }
+  }
+
+  /** A sticky CUDA error marks this backend broken for good; other errors pass through unchanged. */
+  #noteFailure(err: unknown): unknown {
+    if (!isDeviceLostError(err)) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    this.#deviceLost ??= message;
+    return deviceLostError(message, err);
   }
 
   /** Runs `count` items as chunks of maxBatch, up to `concurrency` at once, results in order. */
@@ -161,6 +198,8 @@ export class TensorRtBackend implements Backend {
           throwIfAborted(signal);
           this.#checkUsable();
           return perImage(await callNative(() => run(start, end)), end - start);
+        } catch (err) {
+          throw this.#noteFailure(err);
         } finally {
           this.#slots.release();
         }
