@@ -29,6 +29,7 @@ class Detector {
   const EngineIo& io() const noexcept { return engine_->io(); }
   int max_batch() const noexcept { return max_batch_; }
   int contexts() const noexcept { return static_cast<int>(slots_.size()); }
+  int max_det() const noexcept { return max_det_; }
 
   std::vector<cuda::Rows> detect(const cuda::HostImage* images, int n, const cuda::PostParams& params,
                                  cuda::StageTimes* times);
@@ -42,6 +43,7 @@ class Detector {
   // Declaration order is destruction order reversed: slots (contexts) go before the engine.
   std::shared_ptr<Engine> engine_;
   int max_batch_ = 1;
+  int max_det_ = 300;
   std::vector<std::unique_ptr<Slot>> slots_;
   SlotPool<Slot> pool_;
 };

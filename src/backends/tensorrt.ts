@@ -27,6 +27,8 @@ import type { Backend, BackendImageResult, DetectParams } from './backend.js';
 import { obtainPlan, requireTensorRt, type ObtainedPlan } from './tensorrt-plan.js';
 import {
   resolveTensorRtOptions,
+  resolveTrtMaxDet,
+  DEFAULT_TRT_MAX_DET,
   type ResolvedTensorRtOptions,
   type TensorRtOptions,
 } from './tensorrt-options.js';
@@ -74,7 +76,15 @@ function deviceLostError(message: string, cause?: unknown): YoloTrtError {
   return new YoloTrtError('ERR_CUDA', message, { cause, details: { deviceLost: true } });
 }
 
-function toGpuParams(params: DetectParams): GpuDetectParams {
+/** The per-call maxDet must fit the buffers the engine was loaded with (tensorrt.maxDet). */
+function toGpuParams(params: DetectParams, limit: number): GpuDetectParams {
+  if (params.maxDet > limit) {
+    throw new YoloTrtError(
+      'ERR_INVALID_OPTION',
+      `Expected maxDet <= ${limit}, this TensorRT detector's limit (the tensorrt.maxDet create option), but received ${params.maxDet}`,
+      { details: { option: 'maxDet', limit } },
+    );
+  }
   return {
     conf: params.conf,
     iou: params.iou,
@@ -118,6 +128,11 @@ export class TensorRtBackend implements Backend {
     return this.#deviceLost;
   }
 
+  /** The largest per-call maxDet (tensorrt.maxDet at load). */
+  get maxDetLimit(): number {
+    return this.#engine.info.maxDet ?? DEFAULT_TRT_MAX_DET;
+  }
+
   describe(): Record<string, unknown> {
     return {
       backend: 'tensorrt',
@@ -134,7 +149,7 @@ export class TensorRtBackend implements Backend {
   ): Promise<BackendImageResult[]> {
     this.#checkUsable();
     throwIfAborted(signal);
-    const gpu = toGpuParams(params);
+    const gpu = toGpuParams(params, this.maxDetLimit);
     return this.#chunks(images.length, signal, (start, end) =>
       this.#engine.detect(images.slice(start, end), gpu),
     );
@@ -149,7 +164,7 @@ export class TensorRtBackend implements Backend {
     this.#checkUsable();
     throwIfAborted(signal);
     const plane = checkTensorInput(tensor, n, this.model);
-    const gpu = toGpuParams(params);
+    const gpu = toGpuParams(params, this.maxDetLimit);
     return this.#chunks(n, signal, (start, end) =>
       this.#engine.detectTensor(tensor.subarray(start * plane, end * plane), end - start, gpu),
     );
@@ -222,7 +237,12 @@ async function loadWithContexts(
 ): Promise<NativeTrtEngine> {
   const trt = requireTensorRt(native, options.device);
   return callNative(() =>
-    trt.loadEngine(plan, { contexts: options.contexts, maxBatch, device: options.device }),
+    trt.loadEngine(plan, {
+      contexts: options.contexts,
+      maxBatch,
+      device: options.device,
+      maxDet: options.maxDet,
+    }),
   );
 }
 
@@ -336,7 +356,7 @@ export function engineModelInfo(
  */
 export async function createTensorRtBackendFromEngine(
   enginePath: string,
-  options: Pick<TensorRtOptions, 'contexts' | 'device' | 'maxBatch'> = {},
+  options: Pick<TensorRtOptions, 'contexts' | 'device' | 'maxBatch' | 'maxDet'> = {},
   native: NativeBinding = loadNative(),
 ): Promise<Backend> {
   const file = resolve(enginePath);
@@ -354,6 +374,7 @@ export async function createTensorRtBackendFromEngine(
     trt.loadEngine(split.plan, {
       contexts: options.contexts ?? 2,
       maxBatch: options.maxBatch ?? 0,
+      maxDet: resolveTrtMaxDet(options.maxDet),
       device: options.device ?? 0,
     }),
   );

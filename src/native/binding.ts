@@ -233,6 +233,8 @@ export interface TrtEngineInfo {
   anchors: number;
   /** Execution contexts (concurrent detect() calls that run in parallel). */
   contexts: number;
+  /** The largest per-call maxDet (detection buffers are sized for it at load). */
+  maxDet: number;
 }
 
 /** A loaded engine with its pool of execution contexts. */
@@ -267,7 +269,7 @@ export interface NativeTensorRt {
   /** Deserializes a bare plan (strip an Ultralytics header first). Rejects ERR_ENGINE_INCOMPATIBLE. */
   loadEngine(
     plan: Uint8Array,
-    options: { contexts: number; maxBatch: number; device: number },
+    options: { contexts: number; maxBatch: number; device: number; maxDet?: number },
   ): Promise<NativeTrtEngine>;
 }
 

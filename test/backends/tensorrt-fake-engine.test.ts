@@ -49,6 +49,7 @@ class FakeEngine implements NativeTrtEngine {
       channels: 84,
       anchors: 8400,
       contexts,
+      maxDet: 300,
     };
   }
   async detect(images: NativeImage[]): Promise<GpuDetectResult> {
@@ -90,6 +91,17 @@ describe('TensorRtBackend with a fake engine', () => {
     expect(results).toHaveLength(8);
     expect(engine.calls).toBe(8);
     expect(engine.maxRunning).toBe(2);
+  });
+
+  it('refuses a per-call maxDet above the limit the engine was loaded with, naming it', async () => {
+    const engine = new FakeEngine(1);
+    const backend = new TensorRtBackend(model, engine, {});
+    await expect(backend.detect([image], { ...params, maxDet: 301 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringMatching(/maxDet <= 300.*tensorrt\.maxDet/) as unknown,
+    });
+    expect(engine.calls).toBe(0);
+    await expect(backend.detect([image], { ...params, maxDet: 300 })).resolves.toHaveLength(1);
   });
 
   it('a non-sticky CUDA error fails one call; the backend stays usable', async () => {
