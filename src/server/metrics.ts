@@ -122,7 +122,7 @@ export class ServerMetrics {
     });
 
     this.#deviceLost = new Counter({
-      name: 'yolo_trt_gpu_device_lost_total',
+      name: 'yolo_trt_device_lost_total',
       help: 'Model versions whose GPU context was lost (a sticky CUDA error: the process must restart)',
       labelNames: mv,
       registers,

@@ -82,7 +82,7 @@ describe('server: a model that lost its GPU context', () => {
     expect(((await again.json()) as { code: string }).code).toBe('ERR_MODEL_NOT_READY');
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/yolo_trt_gpu_device_lost_total\{model="gpu",version="1"\} 1/);
+    expect(metrics).toMatch(/yolo_trt_device_lost_total\{model="gpu",version="1"\} 1/);
     const lines = logged.filter((l) => /GPU context lost/.test(l.msg));
     expect(lines).toHaveLength(1);
     expect(JSON.stringify(lines[0]!.obj)).toContain('cudaErrorIllegalAddress');
