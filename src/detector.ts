@@ -32,16 +32,37 @@ export interface BackendChoice {
  */
 export class Detector {
   readonly model: ModelInfo;
-  readonly backendChoice: BackendChoice;
-  readonly #backend: Backend;
+  #choice: BackendChoice;
+  #backend: Backend;
   readonly #options: ResolvedDetectorOptions;
   #disposed: Promise<void> | null = null;
+  #deviceLost: string | null = null;
+  #fallback: Promise<boolean> | null = null;
 
   private constructor(backend: Backend, options: ResolvedDetectorOptions, choice: BackendChoice) {
     this.#backend = backend;
     this.#options = options;
     this.model = backend.model;
-    this.backendChoice = choice;
+    this.#choice = choice;
+  }
+
+  /** How the backend was chosen; after a GPU failure an 'auto' detector reports its CPU fallback here. */
+  get backendChoice(): BackendChoice {
+    return this.#choice;
+  }
+
+  /**
+   * False once the backend can no longer run: its GPU context was lost (a sticky CUDA error) and there
+   * is no fallback. An 'auto' detector falls back to the CPU and stays healthy; `deviceLost` still says
+   * what happened, since only a new process gets the GPU back.
+   */
+  get healthy(): boolean {
+    return (this.#backend.deviceLost ?? null) === null;
+  }
+
+  /** The sticky CUDA error that took this detector's GPU away, or null. */
+  get deviceLost(): string | null {
+    return this.#deviceLost ?? this.#backend.deviceLost ?? null;
   }
 
   static async create(options: DetectorOptions): Promise<Detector> {
@@ -164,13 +185,59 @@ export class Detector {
     const params = this.#params(options);
     checkTensorInput(tensor, n, this.model);
     const [h, w] = this.model.imgsz;
-    const rows = await this.#backend.detectTensor(tensor, n, params, options?.signal);
+    const rows = await this.#withBackend((b) => b.detectTensor(tensor, n, params, options?.signal));
     return rows.map((r) => this.#toResult(r, w, h));
   }
 
   async dispose(): Promise<void> {
-    this.#disposed ??= this.#backend.dispose();
+    this.#disposed ??= (async () => {
+      await this.#fallback;
+      await this.#backend.dispose();
+    })();
     return this.#disposed;
+  }
+
+  /**
+   * Runs one backend call. When it fails because the GPU context is lost and this detector was created
+   * with backend 'auto', the detector switches to the CPU backend (once) and reruns the call there.
+   */
+  async #withBackend<T>(call: (backend: Backend) => Promise<T>): Promise<T> {
+    const backend = this.#backend;
+    try {
+      return await call(backend);
+    } catch (err) {
+      const lost = backend.deviceLost ?? null;
+      if (lost === null) throw err;
+      this.#deviceLost ??= lost;
+      if (!(await this.#fallBackToCpu(backend, lost))) throw err;
+      return call(this.#backend);
+    }
+  }
+
+  #fallBackToCpu(lostBackend: Backend, reason: string): Promise<boolean> {
+    if (this.#choice.requested !== 'auto' || isEngineFile(this.model.path) || this.#disposed !== null) {
+      return Promise.resolve(false);
+    }
+    this.#fallback ??= (async () => {
+      try {
+        const cpu = await createBackend('cpu', this.model, {
+          cpu: this.#options.cpu,
+          preprocessThreads: this.#options.preprocessThreads,
+        });
+        this.#backend = cpu;
+        this.#choice = {
+          requested: this.#choice.requested,
+          name: 'cpu',
+          reasons: [...this.#choice.reasons, `tensorrt: ${reason}`],
+        };
+        // Its own calls are failing fast now; freeing it must not hold up the fallback.
+        lostBackend.dispose().catch(() => undefined);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    return this.#fallback;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -226,10 +293,12 @@ export class Detector {
       let rows: BackendImageResult[] = [];
       try {
         if (good.length > 0)
-          rows = await this.#backend.detect(
-            good.map((g) => g.image),
-            params,
-            signal,
+          rows = await this.#withBackend((b) =>
+            b.detect(
+              good.map((g) => g.image),
+              params,
+              signal,
+            ),
           );
       } catch (err) {
         const error = toYoloError(err);

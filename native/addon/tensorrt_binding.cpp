@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/decode.h"
 #include "../core/error.h"
 #include "../trt/trt_build.h"
 #include "../trt/trt_detector.h"
@@ -16,6 +17,7 @@
 #include "gpu_args.h"
 #include "gpu_register.h"
 #include "js_args.h"
+#include "release_on_worker.h"
 #include "workers.h"
 
 namespace yolo::addon {
@@ -239,6 +241,7 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
     o.Set("endToEnd", io.end_to_end);
     o.Set("numClasses", d->num_classes());
     o.Set("contexts", d->contexts());
+    o.Set("maxDet", d->max_det());
     return o;
   }
 
@@ -267,9 +270,11 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
       return new LambdaWorker(
           env, "yolo_trt.tensorrt.detect",
           [detector, images, params, rows, times]() {
-            *rows = (*detector)->detect(images->views.data(), static_cast<int>(images->views.size()), params,
-                                        times.get());
-            detector->reset();  // a detector disposed meanwhile is destroyed here, off the JS thread
+            // A detector disposed meanwhile is destroyed here, off the JS thread, even if detect throws.
+            *rows = run_then_release(*detector, [&](trt::Detector& d) {
+              return d.detect(images->views.data(), static_cast<int>(images->views.size()), params,
+                              times.get());
+            });
           },
           [rows, times](Napi::Env e) -> Napi::Value { return result_to_js(e, *rows, *times); });
     });
@@ -297,8 +302,8 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
       return new LambdaWorker(
           env, "yolo_trt.tensorrt.detectTensor",
           [detector, data, n, params, rows, times, keep]() {
-            *rows = (*detector)->detect_tensor(data, n, params, times.get());
-            detector->reset();
+            *rows = run_then_release(
+                *detector, [&](trt::Detector& d) { return d.detect_tensor(data, n, params, times.get()); });
           },
           [rows, times](Napi::Env e) -> Napi::Value { return result_to_js(e, *rows, *times); });
     });
@@ -337,6 +342,10 @@ Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
     trt::DetectorOptions options;
     options.contexts = get_int(o, "contexts", "options.contexts", 1, 64, code::kInvalidOption);
     options.max_batch = get_int(o, "maxBatch", "options.maxBatch", 0, 4096, code::kInvalidOption);
+    // The per-call maxDet ceiling: detection buffers are sized for it once, here.
+    if (!o.Get("maxDet").IsUndefined()) {
+      options.max_det = get_int(o, "maxDet", "options.maxDet", 0, kMaxNmsCandidates, code::kInvalidOption);
+    }
     const int device = get_int(o, "device", "options.device", 0, 1024, code::kInvalidOption);
     // Optional, from the model's metadata: imgsz [h, w] for dynamic-H/W engines, endToEnd, numClasses.
     trt::EngineOptions engine_options;

@@ -133,9 +133,14 @@ void set_precision(nvinfer1::IBuilderConfig& config, const InputShape& in, bool 
     config.clearFlag(nvinfer1::BuilderFlag::kTF32);
     return;
   }
+  // Weakly typed precision: deprecated from 10.12 but honoured by every 10.x (see trt_version.h).
+  YOLO_TRT_ALLOW_DEPRECATED_BEGIN
   config.setFlag(nvinfer1::BuilderFlag::kFP16);
   if (r.precision == Precision::kINT8) {
     config.setFlag(nvinfer1::BuilderFlag::kINT8);  // FP16 stays on as the fallback for unquantized layers
+  }
+  YOLO_TRT_ALLOW_DEPRECATED_END
+  if (r.precision == Precision::kINT8) {
 #if !YOLO_TRT_HAS_CALIBRATOR
     if (!quantized) {
       throw Error(code::kModelUnsupported,

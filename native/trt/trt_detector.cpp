@@ -99,6 +99,7 @@ Detector::Detector(std::shared_ptr<Engine> engine, const DetectorOptions& option
   }
   pc.num_classes = num_classes_;
   pc.max_det = options.max_det;
+  max_det_ = options.max_det;
   for (int i = 0; i < options.contexts; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->pipeline = std::make_unique<cuda::GpuPipeline>(pc);

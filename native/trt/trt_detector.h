@@ -32,6 +32,7 @@ class Detector {
   int contexts() const noexcept { return static_cast<int>(slots_.size()); }
   // Classes of the model: 4 + nc channels, or the caller's count for end-to-end engines.
   int num_classes() const noexcept { return num_classes_; }
+  int max_det() const noexcept { return max_det_; }
 
   std::vector<cuda::Rows> detect(const cuda::HostImage* images, int n, const cuda::PostParams& params,
                                  cuda::StageTimes* times);
@@ -46,6 +47,7 @@ class Detector {
   std::shared_ptr<Engine> engine_;
   int max_batch_ = 1;
   int num_classes_ = 0;
+  int max_det_ = 300;
   std::vector<std::unique_ptr<Slot>> slots_;
   SlotPool<Slot> pool_;
 };

@@ -29,6 +29,19 @@
 // TensorRT 11 builds every network strongly typed: BuilderFlag::kFP16/kINT8 are gone and precision
 // follows the types in the ONNX model (export with half=True for FP16, a Q/DQ model for INT8).
 #define YOLO_TRT_STRONGLY_TYPED_ONLY (NV_TENSORRT_MAJOR >= 11)
+// TensorRT 10.12 deprecated the weakly typed precision flags (BuilderFlag::kFP16, kINT8) ahead of their
+// removal in 11, but every 10.x still honours them, and they are how an FP32 ONNX model gets FP16/INT8
+// kernels there. So 10.x keeps using them, with the deprecation silenced around those lines only
+// (native/trt builds with -Werror=deprecated-declarations so that any other deprecated use still fails).
+#define YOLO_TRT_WEAK_PRECISION_DEPRECATED (YOLO_TRT_AT_LEAST(10, 12) && !YOLO_TRT_STRONGLY_TYPED_ONLY)
+#if defined(_MSC_VER)
+#define YOLO_TRT_ALLOW_DEPRECATED_BEGIN __pragma(warning(push)) __pragma(warning(disable : 4996))
+#define YOLO_TRT_ALLOW_DEPRECATED_END __pragma(warning(pop))
+#else
+#define YOLO_TRT_ALLOW_DEPRECATED_BEGIN \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wdeprecated-declarations\"")
+#define YOLO_TRT_ALLOW_DEPRECATED_END _Pragma("GCC diagnostic pop")
+#endif
 
 namespace yolo::trt {
 

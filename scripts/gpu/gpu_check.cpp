@@ -1,7 +1,7 @@
 // yolo_gpu_check: the native half of scripts/gpu-check. Runs the CPU pipeline (native/cpu) and the CUDA
 // kernels (native/cuda) on the same inputs and writes both results to files, bit for bit, for
-// scripts/gpu/check.py to compare; and times the kernels. Plain C++ + CUDA, no Node: the lent GPU
-// machines have nvcc and Python but not Node.
+// scripts/gpu/check.py to compare; and times the kernels. Plain C++ + CUDA, no Node: a GPU machine needs
+// nvcc and Python only.
 //
 // Build (scripts/gpu-check does this): nvcc -std=c++17 -O3 --fmad=false -Xcompiler=-ffp-contract=off
 // -arch=native -I native native/cuda/*.cu native/cuda/gpu_pipeline.cpp native/cpu/*.cpp

@@ -32,6 +32,12 @@ export interface Backend {
   readonly maxBatch: number;
   /** How many runs can execute at once (workers / execution contexts). */
   readonly concurrency: number;
+  /**
+   * Set (to the first error) once this backend's GPU context is lost: a sticky CUDA error (illegal
+   * address, launch failure, ...) poisons CUDA for the whole process, every later call fails, and only a
+   * new process recovers. Absent or null while the backend is usable.
+   */
+  readonly deviceLost?: string | null;
   /** Human-readable description for logs and `doctor` (threads, precision, ...). */
   describe(): Record<string, unknown>;
   detect(images: NativeImage[], params: DetectParams, signal?: AbortSignal): Promise<BackendImageResult[]>;

@@ -18,6 +18,11 @@ export interface TensorRtOptions {
   contexts?: number | undefined;
   /** CUDA device index. Default 0. */
   device?: number | undefined;
+  /**
+   * Most detections per image a detect() call may ask for (its maxDet). The GPU's detection buffers are
+   * sized for it once, at load, so no call reallocates device memory. Default 300, at most 30000.
+   */
+  maxDet?: number | undefined;
   /** Plan cache folder. Default $YOLO_TRT_CACHE or ~/.cache/yolo-trt. */
   cacheDir?: string | undefined;
   /** INT8 calibration images (TensorRT < 10 without a Q/DQ model). */
@@ -37,6 +42,7 @@ export interface ResolvedTensorRtOptions {
   workspaceBytes: number | null;
   contexts: number;
   device: number;
+  maxDet: number;
   cacheDir: string;
   calibDir: string | null;
   calibMaxImages: number;
@@ -45,6 +51,14 @@ export interface ResolvedTensorRtOptions {
 
 export const DEFAULT_TRT_DYNAMIC_MAX_BATCH = 8;
 export const DEFAULT_TRT_CONTEXTS = 2;
+/** The maxDet limit of a TensorRT engine unless `tensorrt.maxDet` says otherwise. */
+export const DEFAULT_TRT_MAX_DET = 300;
+/** The NMS candidate cap: no call can keep more boxes than NMS considers. */
+export const MAX_TRT_MAX_DET = 30_000;
+
+export function resolveTrtMaxDet(value: number | undefined): number {
+  return optionalIntInRange('tensorrt.maxDet', value, 0, MAX_TRT_MAX_DET) ?? DEFAULT_TRT_MAX_DET;
+}
 
 /**
  * `stronglyTyped` (TensorRT >= 11) changes the default precision: there the model's own types decide,
@@ -85,6 +99,7 @@ export function resolveTensorRtOptions(
     workspaceBytes: workspaceMb === undefined ? null : workspaceMb * 1024 * 1024,
     contexts: optionalIntInRange('tensorrt.contexts', options.contexts, 1, 64) ?? DEFAULT_TRT_CONTEXTS,
     device: optionalIntInRange('tensorrt.device', options.device, 0, 1023) ?? 0,
+    maxDet: resolveTrtMaxDet(options.maxDet),
     cacheDir: options.cacheDir ?? resolveCacheDir(env),
     calibDir,
     calibMaxImages: optionalIntInRange('tensorrt.calibMaxImages', options.calibMaxImages, 1, 100_000) ?? 512,

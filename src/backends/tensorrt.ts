@@ -29,6 +29,8 @@ import type { Backend, BackendImageResult, DetectParams } from './backend.js';
 import { obtainPlan, requireTensorRt, type ObtainedPlan } from './tensorrt-plan.js';
 import {
   resolveTensorRtOptions,
+  resolveTrtMaxDet,
+  DEFAULT_TRT_MAX_DET,
   type ResolvedTensorRtOptions,
   type TensorRtOptions,
 } from './tensorrt-options.js';
@@ -62,7 +64,29 @@ class Slots {
   }
 }
 
-function toGpuParams(params: DetectParams): GpuDetectParams {
+/** True for a native rejection that says the process's CUDA context is lost (`deviceLost: true`). */
+export function isDeviceLostError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    if ((e as { deviceLost?: unknown }).deviceLost === true) return true;
+    if (isYoloTrtError(e) && e.details?.['deviceLost'] === true) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function deviceLostError(message: string, cause?: unknown): YoloTrtError {
+  return new YoloTrtError('ERR_CUDA', message, { cause, details: { deviceLost: true } });
+}
+
+/** The per-call maxDet must fit the buffers the engine was loaded with (tensorrt.maxDet). */
+function toGpuParams(params: DetectParams, limit: number): GpuDetectParams {
+  if (params.maxDet > limit) {
+    throw new YoloTrtError(
+      'ERR_INVALID_OPTION',
+      `Expected maxDet <= ${limit}, this TensorRT detector's limit (the tensorrt.maxDet create option), but received ${params.maxDet}`,
+      { details: { option: 'maxDet', limit } },
+    );
+  }
   return {
     conf: params.conf,
     iou: params.iou,
@@ -91,6 +115,7 @@ export class TensorRtBackend implements Backend {
   readonly #details: Record<string, unknown>;
   readonly #inFlight = new Set<Promise<unknown>>();
   #disposed: Promise<void> | null = null;
+  #deviceLost: string | null = null;
 
   constructor(model: ModelInfo, engine: NativeTrtEngine, details: Record<string, unknown>) {
     this.model = model;
@@ -101,8 +126,22 @@ export class TensorRtBackend implements Backend {
     this.#details = details;
   }
 
+  get deviceLost(): string | null {
+    return this.#deviceLost;
+  }
+
+  /** The largest per-call maxDet (tensorrt.maxDet at load). */
+  get maxDetLimit(): number {
+    return this.#engine.info.maxDet ?? DEFAULT_TRT_MAX_DET;
+  }
+
   describe(): Record<string, unknown> {
-    return { backend: 'tensorrt', ...this.#details, engine: this.#engine.info };
+    return {
+      backend: 'tensorrt',
+      ...this.#details,
+      engine: this.#engine.info,
+      ...(this.#deviceLost !== null ? { deviceLost: this.#deviceLost } : {}),
+    };
   }
 
   async detect(
@@ -112,7 +151,7 @@ export class TensorRtBackend implements Backend {
   ): Promise<BackendImageResult[]> {
     this.#checkUsable();
     throwIfAborted(signal);
-    const gpu = toGpuParams(params);
+    const gpu = toGpuParams(params, this.maxDetLimit);
     return this.#chunks(images.length, signal, (start, end) =>
       this.#engine.detect(images.slice(start, end), gpu),
     );
@@ -127,7 +166,7 @@ export class TensorRtBackend implements Backend {
     this.#checkUsable();
     throwIfAborted(signal);
     const plane = checkTensorInput(tensor, n, this.model);
-    const gpu = toGpuParams(params);
+    const gpu = toGpuParams(params, this.maxDetLimit);
     return this.#chunks(n, signal, (start, end) =>
       this.#engine.detectTensor(tensor.subarray(start * plane, end * plane), end - start, gpu),
     );
@@ -145,6 +184,19 @@ export class TensorRtBackend implements Backend {
   #checkUsable(): void {
     if (this.#disposed !== null)
       throw new YoloTrtError('ERR_DISPOSED', 'The TensorRT backend has been disposed');
+    if (this.#deviceLost !== null) {
+      throw deviceLostError(
+        `The CUDA device context of this process was lost (${this.#deviceLost}); restart the process to use the GPU again`,
+      );
+    }
+  }
+
+  /** A sticky CUDA error marks this backend broken for good; other errors pass through unchanged. */
+  #noteFailure(err: unknown): unknown {
+    if (!isDeviceLostError(err)) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    this.#deviceLost ??= message;
+    return deviceLostError(message, err);
   }
 
   /** Runs `count` items as chunks of maxBatch, up to `concurrency` at once, results in order. */
@@ -163,6 +215,8 @@ export class TensorRtBackend implements Backend {
           throwIfAborted(signal);
           this.#checkUsable();
           return perImage(await callNative(() => run(start, end)), end - start);
+        } catch (err) {
+          throw this.#noteFailure(err);
         } finally {
           this.#slots.release();
         }
@@ -190,6 +244,7 @@ async function loadWithContexts(
       contexts: options.contexts,
       maxBatch,
       device: options.device,
+      maxDet: options.maxDet,
       imgsz: [model.imgsz[0], model.imgsz[1]],
       endToEnd: model.endToEnd,
       numClasses: model.numClasses,
@@ -339,7 +394,7 @@ const DEFAULT_CLASS_COUNT = 999;
  */
 export async function createTensorRtBackendFromEngine(
   enginePath: string,
-  options: Pick<TensorRtOptions, 'contexts' | 'device' | 'maxBatch'> & {
+  options: Pick<TensorRtOptions, 'contexts' | 'device' | 'maxBatch' | 'maxDet'> & {
     imgsz?: readonly [number, number] | undefined;
   } = {},
   native: NativeBinding = loadNative(),
@@ -361,6 +416,7 @@ export async function createTensorRtBackendFromEngine(
     trt.loadEngine(split.plan, {
       contexts: options.contexts ?? 2,
       maxBatch: options.maxBatch ?? 0,
+      maxDet: resolveTrtMaxDet(options.maxDet),
       device: options.device ?? 0,
       ...engineLoadHints(hints, options.imgsz),
     }),

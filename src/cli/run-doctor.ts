@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 
 import { selectBackend } from '../backends/select.js';
+import { precisionSupport } from '../backends/tensorrt-precision.js';
 import { resolveCacheDir } from '../engine-cache/cache-dir.js';
 import { listCacheEntries, type PlanCacheEntry } from '../engine-cache/store.js';
 import type { NativeBinding, NativeCapabilities } from '../native/binding.js';
@@ -135,6 +136,11 @@ export function formatDoctor(r: DoctorReport): string {
       'TensorRT',
       `${r.tensorrt.version} (built against ${r.tensorrt.compiledVersion}; INT8 ${f.int8Calibration ? 'calibration' : 'Q/DQ models only'}, build progress ${f.progressMonitor ? 'yes' : 'no'}${f.stronglyTyped ? ', strongly typed' : ''})`,
     );
+    const precision = precisionSupport(r.tensorrt.compiledVersion);
+    if (precision !== null) {
+      line('', `FP16: ${precision.fp16}`);
+      line('', `INT8: ${precision.int8}`);
+    }
   } else {
     line(
       'TensorRT',

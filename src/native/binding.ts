@@ -250,6 +250,8 @@ export interface TrtEngineInfo {
   numClasses: number;
   /** Execution contexts (concurrent detect() calls that run in parallel). */
   contexts: number;
+  /** The largest per-call maxDet (detection buffers are sized for it at load). */
+  maxDet: number;
 }
 
 /** A loaded engine with its pool of execution contexts. */
@@ -267,6 +269,8 @@ export interface TrtLoadOptions {
   contexts: number;
   maxBatch: number;
   device: number;
+  /** The largest per-call maxDet (detection buffers are sized for it at load). Default 300. */
+  maxDet?: number;
   /**
    * [height, width] to run an engine with dynamic height/width at (Ultralytics dynamic=True: a profile
    * from 32x32 to 2x imgsz); must lie inside its profile. Omitted: the profile's opt size. A fixed-size

@@ -46,6 +46,7 @@ export class ServerMetrics {
   readonly #batchH: Histogram<'model' | 'version'>;
   readonly #httpH: Histogram<'method' | 'route' | 'status_code'>;
   readonly #loads: Counter<'model' | 'outcome'>;
+  readonly #deviceLost: Counter<'model' | 'version'>;
   #pendingSource: PendingSource = () => [];
 
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -120,6 +121,13 @@ export class ServerMetrics {
       registers,
     });
 
+    this.#deviceLost = new Counter({
+      name: 'yolo_trt_device_lost_total',
+      help: 'Model versions whose GPU context was lost (a sticky CUDA error: the process must restart)',
+      labelNames: mv,
+      registers,
+    });
+
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -178,6 +186,10 @@ export class ServerMetrics {
 
   httpRequest(method: string, route: string, statusCode: number, seconds: number): void {
     this.#httpH.observe({ method, route, status_code: String(statusCode) }, seconds);
+  }
+
+  deviceLost(l: ModelLabels): void {
+    this.#deviceLost.inc(l);
   }
 
   modelLoad(model: string, outcome: 'loaded' | 'failed' | 'unloaded'): void {

@@ -52,6 +52,12 @@ export interface SourceFingerprint {
   config: string;
 }
 
+/** Where an instance reports a lost GPU (the server's logger; error level when it has one). */
+export interface InstanceLog {
+  warn(obj: object, msg: string): void;
+  error?(obj: object, msg: string): void;
+}
+
 export interface InferOutcome {
   results: DetectResult[];
   queueMs: number;
@@ -76,6 +82,8 @@ export class ModelInstance {
   readonly #batcher: DynamicBatcher<InferJob, DetectResult[]>;
   readonly #metrics: ServerMetrics;
   readonly #labels: { model: string; version: string };
+  readonly #log: InstanceLog | undefined;
+  #deviceLostNoted = false;
   #leases = 0;
   #leaseWaiters: (() => void)[] = [];
   #retired: Promise<void> | null = null;
@@ -88,7 +96,9 @@ export class ModelInstance {
     metrics: ServerMetrics;
     fingerprint: SourceFingerprint;
     config: ModelConfig;
+    log?: InstanceLog | undefined;
   }) {
+    this.#log = init.log;
     this.name = init.name;
     this.version = init.version;
     this.detector = init.detector;
@@ -166,7 +176,30 @@ export class ModelInstance {
       this.stats.failure(requestMs);
       this.#metrics.requestFailed(this.#labels, failureReason(err), requestMs);
       throw err;
+    } finally {
+      this.#noteDeviceLost();
     }
+  }
+
+  /** Serving: not retired and the detector can still run. */
+  get healthy(): boolean {
+    return this.detector.healthy !== false;
+  }
+
+  /** A lost GPU context is logged and counted once per version (an 'auto' detector may run on). */
+  #noteDeviceLost(): void {
+    const lost = this.detector.deviceLost ?? null;
+    if (lost === null || this.#deviceLostNoted) return;
+    this.#deviceLostNoted = true;
+    this.#metrics.deviceLost(this.#labels);
+    const log = this.#log;
+    (log?.error ?? log?.warn)?.call(
+      log,
+      { model: this.name, version: this.version, err: lost, backend: this.detector.backend },
+      this.healthy
+        ? 'GPU context lost: now running on the CPU; restart the process to use the GPU again'
+        : 'GPU context lost: model not ready; restart the process',
+    );
   }
 
   /** Stops new work and disposes the detector once every request holding a lease has finished. */

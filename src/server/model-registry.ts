@@ -50,7 +50,11 @@ export interface RegistryOptions {
   defaults?: ModelConfig;
   /** Server-wide pixel limit handed to every detector. */
   limitInputPixels: number;
-  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  log?: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error?(obj: object, msg: string): void;
+  };
 }
 
 export class ModelRegistry {
@@ -142,6 +146,13 @@ export class ModelRegistry {
     if (e === undefined) throw new HttpError(404, 'ERR_MODEL_NOT_FOUND', `unknown model '${name}'`);
     if (version !== undefined) {
       const inst = /^[0-9]{1,18}$/.test(version) ? e.serving.get(String(Number(version))) : undefined;
+      if (inst !== undefined && !inst.healthy) {
+        throw new HttpError(
+          503,
+          'ERR_MODEL_NOT_READY',
+          `model '${name}' version ${version} is not ready: ${inst.detector.deviceLost ?? 'its backend failed'}`,
+        );
+      }
       if (inst !== undefined) return inst;
       const st = e.states.get(version)?.state;
       if (st === 'LOADING') {
@@ -158,6 +169,13 @@ export class ModelRegistry {
     let best: ModelInstance | undefined;
     for (const inst of e.serving.values())
       if (best === undefined || Number(inst.version) > Number(best.version)) best = inst;
+    if (best !== undefined && !best.healthy) {
+      throw new HttpError(
+        503,
+        'ERR_MODEL_NOT_READY',
+        `model '${name}' is not ready: ${best.detector.deviceLost ?? 'its backend failed'}`,
+      );
+    }
     if (best !== undefined) return best;
     if (e.loading > 0) {
       throw new HttpError(503, 'ERR_MODEL_NOT_READY', `model '${name}' is loading`, { retryAfter: 1 });
@@ -186,6 +204,13 @@ export class ModelRegistry {
   ready(): boolean {
     if (this.#closing) return false;
     for (const e of this.#entries.values()) if (e.wanted && e.serving.size === 0) return false;
+    for (const inst of this.instances()) if (!inst.healthy) return false;
+    return true;
+  }
+
+  /** Live = no model lost its GPU context (a sticky CUDA error: only a new process recovers). */
+  live(): boolean {
+    for (const inst of this.instances()) if ((inst.detector.deviceLost ?? null) !== null) return false;
     return true;
   }
 
@@ -289,6 +314,7 @@ export class ModelRegistry {
           metrics: this.#o.metrics,
           fingerprint: fp,
           config: plan.config,
+          log: this.#o.log,
         });
         built.push(inst);
         await inst.warmUp();

@@ -13,6 +13,10 @@ export interface ServedDetector {
   readonly backend: string;
   readonly maxBatch: number;
   readonly concurrency: number;
+  /** False once the detector cannot run any more (its GPU context is lost and it has no fallback). */
+  readonly healthy?: boolean;
+  /** The sticky CUDA error that took the GPU away (the process must restart), or null. */
+  readonly deviceLost?: string | null;
   detectBatchSettled(inputs: readonly ImageInput[], options?: DetectOptions): Promise<SettledResult[]>;
   detectTensor(tensor: Float32Array, n: number, options?: DetectOptions): Promise<DetectResult[]>;
   dispose(): Promise<void>;

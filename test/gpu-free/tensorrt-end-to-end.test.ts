@@ -40,6 +40,7 @@ function engineInfo(over: Partial<TrtEngineInfo> = {}): TrtEngineInfo {
     endToEnd: true,
     numClasses: 80,
     contexts: 2,
+    maxDet: 300,
     ...over,
   };
 }
@@ -126,7 +127,7 @@ describe('engine files through the backend (fake TensorRT)', () => {
       fakeNative(engineInfo({ height: 480 }), calls),
     );
     expect(calls).toEqual([
-      { contexts: 2, maxBatch: 0, device: 0, imgsz: [480, 640], endToEnd: true, numClasses: 80 },
+      { contexts: 2, maxBatch: 0, maxDet: 300, device: 0, imgsz: [480, 640], endToEnd: true, numClasses: 80 },
     ]);
     expect(backend.model).toMatchObject({
       endToEnd: true,
@@ -157,7 +158,14 @@ describe('engine files through the backend (fake TensorRT)', () => {
       outputType: 'float32',
     });
     const backend = await createTensorRtBackendFromEngine(file, {}, fakeNative(info, calls));
-    expect(calls[0]).toEqual({ contexts: 2, maxBatch: 0, device: 0, endToEnd: true, numClasses: 80 });
+    expect(calls[0]).toEqual({
+      contexts: 2,
+      maxBatch: 0,
+      maxDet: 300,
+      device: 0,
+      endToEnd: true,
+      numClasses: 80,
+    });
     expect(backend.model).toMatchObject({
       endToEnd: true,
       batch: 4,

@@ -33,8 +33,7 @@ std::string compare_postprocess(const std::vector<float>& raw, int n, int channe
   FakeInference step(half.data(), per_image * sizeof(uint16_t), 3 * 640 * 640 * sizeof(float));
   std::vector<float> tensor(static_cast<size_t>(n) * 3 * 640 * 640, 0.5f);
   // detect_tensor keeps boxes in input pixels: the CPU reference gets the input size as original size.
-  std::vector<int32_t> input_sizes;
-  for (int i = 0; i < n; ++i) input_sizes.insert(input_sizes.end(), {640, 640});
+  const std::vector<int32_t> input_sizes(2 * static_cast<size_t>(n), 640);
   return compare_rows(pipeline.detect_tensor(tensor.data(), n, params, step, nullptr),
                       cpu_postprocess(widened.data(), n, channels, anchors, 640, 640, input_sizes, params));
 }

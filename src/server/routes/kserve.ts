@@ -32,8 +32,9 @@ export function registerKserveRoutes(app: FastifyInstance, ctx: ServerContext): 
   const healthSchema = { response: { 200: { type: 'null' }, 503: { type: 'null' } } };
   const publicRoute = { config: { public: true }, schema: healthSchema };
 
+  // Not live once a model lost its GPU context: an orchestrator restarts the process, the only recovery.
   app.get('/v2/health/live', publicRoute, async (_req, reply) => {
-    reply.code(200).send();
+    reply.code(ctx.registry.live() ? 200 : 503).send();
   });
   app.get('/v2/health/ready', publicRoute, async (_req, reply) => {
     reply.code(!ctx.shuttingDown && ctx.registry.ready() ? 200 : 503).send();
