@@ -120,8 +120,10 @@ export class Detector {
     return this.#disposed !== null;
   }
 
+  /** The backend's own settings, with `backend` = the choice (requested, name, reasons) and the model path. */
   describe(): Record<string, unknown> {
-    return { backend: this.backendChoice, model: this.model.path, ...this.#backend.describe() };
+    // The backend's description names itself ('cpu'); the choice goes last so it is not overwritten.
+    return { ...this.#backend.describe(), backend: this.backendChoice, model: this.model.path };
   }
 
   async detect(input: ImageInput, options?: DetectOptions): Promise<DetectResult> {
