@@ -84,6 +84,8 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
     throw mapSharpError(err, where, source);
   }
   const format = meta.format;
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (pixels > limit) throw tooLarge(where, source, meta.width ?? 0, meta.height ?? 0, limit);
   if (format === undefined || !RASTER_FORMATS.has(format)) {
     throw new YoloTrtError(
       'ERR_UNSUPPORTED_FORMAT',
@@ -136,6 +138,16 @@ async function decodeCmykJpeg(pipeline: Sharp, source: string): Promise<DecodedI
     info.width * info.height,
   );
   return { data: rgb, width: info.width, height: info.height, stride: info.width * 3, format: 'rgb', source };
+}
+
+/** The image's size, its pixel count and the limit, so the caller knows how far over it is. */
+function tooLarge(where: string, source: string, width: number, height: number, limit: number): YoloTrtError {
+  return new YoloTrtError(
+    'ERR_IMAGE_TOO_LARGE',
+    `${where} is ${width}x${height} = ${width * height} pixels, over limitInputPixels (${limit}); ` +
+      'raise limitInputPixels if you trust the source',
+    { details: { source, width, height, pixels: width * height, limit } },
+  );
 }
 
 function mapSharpError(err: unknown, where: string, source: string): YoloTrtError {
