@@ -8,7 +8,9 @@ import { resolve } from 'node:path';
 
 const addon = createRequire(import.meta.url)(resolve(process.argv[2]));
 const digest = (view) =>
-  createHash('sha256').update(Buffer.from(view.buffer, view.byteOffset, view.byteLength)).digest('hex');
+  createHash('sha256')
+    .update(Buffer.from(view.buffer, view.byteOffset, view.byteLength))
+    .digest('hex');
 
 // A fixed pseudo-random sequence (LCG), so both machines build identical inputs.
 let seed = 12345;
