@@ -77,7 +77,9 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
   });
   let meta: Metadata;
   try {
-    meta = await pipeline.metadata();
+    // The header alone (no limit here, so an oversized image is reported with its size below; the decode
+    // pipeline keeps sharp's own limit as a second guard).
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw mapSharpError(err, where, source);
   }
