@@ -47,6 +47,8 @@ export class Detector {
 
   static async create(options: DetectorOptions): Promise<Detector> {
     const resolved = resolveDetectorOptions(options);
+    if (options.warmup !== undefined && typeof options.warmup !== 'boolean')
+      throw invalidOption('warmup', 'a boolean', options.warmup);
     throwIfAborted(options.signal);
     if (isEngineFile(resolved.model)) return Detector.#fromEngine(resolved, options);
     const model = await readModelInfo(resolved.model);
