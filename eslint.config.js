@@ -12,6 +12,7 @@ export default tseslint.config(
       'node_modules/',
       'coverage/',
       '.bench/',
+      '.cache/',
       '**/*.d.ts',
     ],
   },

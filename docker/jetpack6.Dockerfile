@@ -10,7 +10,7 @@
 ARG BASE_IMAGE=nvcr.io/nvidia/l4t-jetpack:r36.4.0
 FROM ${BASE_IMAGE} AS build
 ARG JETPACK=6
-ARG NODE_VERSION=20.18.1
+ARG NODE_VERSION=24.22.3
 
 # Node (the image has none) and a CMake >= 3.19 (JetPack 5's Ubuntu 20.04 ships 3.16).
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

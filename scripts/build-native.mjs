@@ -7,8 +7,12 @@
 // The same settings can come from the environment: YOLO_TRT_CUDA, YOLO_TRT_TENSORRT, TENSORRT_ROOT,
 // YOLO_TRT_VARIANT, YOLO_TRT_BUILD_PARALLEL. Nothing is downloaded: package.json declares
 // binary.napi_versions, so cmake-js takes the Node-API headers from the node-api-headers package.
+//
+// CUDA AUTO compiles the kernels only where TensorRT's headers are found too (CMakeLists.txt): a consumer
+// without TensorRT gets the CPU build in about a minute instead of kernels it cannot use. In yolo-trt's
+// own git checkout, AUTO means ON where nvcc is found, because the test suite checks the kernels.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -101,6 +105,37 @@ function checkCmake() {
   }
 }
 
+function nvccFound() {
+  if (existsSync('/usr/local/cuda/bin/nvcc')) return true;
+  return spawnSync('nvcc', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** variant, cuda, tensorrt of the configured build (CMakeLists.txt caches them), or null. */
+function configured(opts) {
+  try {
+    const cache = readFileSync(join(root, 'build', 'CMakeCache.txt'), 'utf8');
+    const m = /^YOLO_TRT_CONFIGURED:INTERNAL=(.*)$/m.exec(cache);
+    if (m === null) return null;
+    const [variant, cuda, tensorrt] = m[1].split(';');
+    return { variant, cuda: cuda === 'ON', tensorrt: tensorrt === 'ON', debug: opts.debug };
+  } catch {
+    return null;
+  }
+}
+
+/** One line before compiling: what gets built and about how long it takes (2-core machine figures). */
+function announce(c, opts) {
+  if (c === null) return;
+  const parts = ['CPU pipelines'];
+  if (c.cuda) parts.push('CUDA kernels');
+  if (c.tensorrt) parts.push('the TensorRT backend');
+  const minutes = c.cuda ? '3-8 minutes' : 'about 1 minute';
+  console.log(
+    `yolo-trt: building the '${c.variant}' addon (${parts.join(', ')}) with -j${opts.parallel}: ` +
+      `${minutes} on 2 cores.${c.cuda ? '' : ' No CUDA kernels: TensorRT was not found or CUDA is OFF (see docs/gpu.md).'}`,
+  );
+}
+
 function cmakeJs(command, opts) {
   let bin;
   try {
@@ -127,9 +162,21 @@ function cmakeJs(command, opts) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+const devCheckout = existsSync(join(root, '.git')) && existsSync(join(root, 'test'));
+if (opts.cuda === 'AUTO' && devCheckout && process.env.YOLO_TRT_CUDA === undefined && nvccFound()) {
+  console.log(
+    'yolo-trt: development checkout with nvcc: compiling the CUDA kernels (--cuda=ON; the tests check them)',
+  );
+  opts.cuda = 'ON';
+}
 checkCmake();
 // configure always runs, so changed options (--cuda=OFF ...) reach an existing build directory.
-const ok = opts.clean ? cmakeJs('rebuild', opts) : cmakeJs('configure', opts) && cmakeJs('build', opts);
+if (opts.clean) cmakeJs('clean', opts);
+let ok = cmakeJs('configure', opts);
+if (ok) {
+  announce(configured(opts), opts);
+  ok = cmakeJs('build', opts);
+}
 if (!ok) {
   fail(
     'see the compiler/CMake output above. Common fixes: install a C++17 compiler (g++ >= 9 or clang >= 10; ' +

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm "install" script: make sure a working native addon exists, without downloading anything.
-//   1. a prebuild in prebuilds/<platform>-<arch>/ that loads, or an existing build/Release/yolo_trt.node
-//      that loads -> nothing to do;
+//   1. a prebuild in prebuilds/<platform>-<arch>/ that loads (not in yolo-trt's own git checkout), or an
+//      existing build/Release/yolo_trt.node that loads -> nothing to do, nothing compiled;
 //   2. otherwise build from source with scripts/build-native.mjs (cmake-js);
 //   3. if that fails, explain and exit non-zero.
 // Each candidate is test-loaded in a child process: a binary for the wrong GPU stack can crash, not throw.
@@ -23,12 +23,16 @@ function loads(file) {
 
 if (process.env.YOLO_TRT_SKIP_NATIVE_BUILD === '1') process.exit(0);
 
+// In yolo-trt's own git checkout the local build is what is developed and tested: prebuilds left there by
+// an earlier `npm pack` must not stand in for it.
+const devCheckout = existsSync(join(root, '.git')) && existsSync(join(root, 'test'));
 const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-const candidates = existsSync(prebuildDir)
-  ? readdirSync(prebuildDir)
-      .filter((f) => f.endsWith('.node'))
-      .map((f) => join(prebuildDir, f))
-  : [];
+const candidates =
+  existsSync(prebuildDir) && !devCheckout
+    ? readdirSync(prebuildDir)
+        .filter((f) => f.endsWith('.node'))
+        .map((f) => join(prebuildDir, f))
+    : [];
 candidates.push(join(root, 'build', 'Release', 'yolo_trt.node'));
 const usable = candidates.find((file) => existsSync(file) && loads(file));
 if (usable) {
@@ -36,7 +40,12 @@ if (usable) {
   process.exit(0);
 }
 
-console.log(`yolo-trt: no prebuilt addon for ${process.platform}-${process.arch}; building from source`);
+console.log(
+  devCheckout
+    ? 'yolo-trt: development checkout: building the native addon from source'
+    : `yolo-trt: no prebuilt addon fits ${process.platform}-${process.arch}; building it from source ` +
+        '(CMake >= 3.19 and a C++17 compiler; about a minute for the CPU build on 2 cores)',
+);
 const build = spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], {
   cwd: root,
   stdio: 'inherit',

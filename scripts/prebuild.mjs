@@ -6,7 +6,15 @@
 //   prebuilds/<platform>-<arch>/yolo_trt.<variant>.json   what it needs: CUDA, TensorRT, JetPack, libraries
 //
 //   node scripts/prebuild.mjs --variant=<cpu|cuda|tensorrt10|tensorrt8|jetpack5|jetpack6|jetpack7>
-//        [--tensorrt-root=DIR] [--cuda-architectures="87"] [--parallel=N]
+//        [--tensorrt-root=DIR] [--cuda-architectures="87"] [--parallel=N] [--arch=arm64] [--from-build=DIR]
+//
+//   --arch=arm64       cross-compile on x86_64 Linux with Debian's aarch64-linux-gnu toolchain (cpu only;
+//                      scripts/cross-arm64 then checks the result under qemu-user)
+//   --from-build=DIR   package an existing build (e.g. `build`, from `npm run build:native -- --cuda=ON`)
+//                      instead of compiling again, if its CMake configuration is exactly this variant's
+//
+// Each manifest records sourceHash (scripts/native-source-hash.mjs): scripts/prepack.mjs refuses to pack
+// a prebuild whose sources changed since it was built.
 //
 // Variants (docs/gpu.md has the install matrix):
 //   cpu         no CUDA: any Linux/macOS/Windows machine
@@ -25,6 +33,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { cudaArchs } from './cuda-archs.mjs';
+import { nativeSourceHash } from './native-source-hash.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -50,10 +59,14 @@ const opts = {
   tensorrtRoot: process.env.TENSORRT_ROOT ?? '',
   archs: '',
   parallel: availableParallelism(),
+  arch: process.arch,
+  fromBuild: '',
 };
 for (const arg of process.argv.slice(2)) {
   const [k, v = ''] = arg.split(/=(.*)/s);
   if (k === '--variant') opts.variant = v;
+  else if (k === '--arch') opts.arch = v;
+  else if (k === '--from-build') opts.fromBuild = v;
   else if (k === '--tensorrt-root') opts.tensorrtRoot = v;
   else if (k === '--cuda-architectures') opts.archs = v;
   else if (k === '--parallel') opts.parallel = Number(v);
@@ -63,7 +76,10 @@ const spec = VARIANTS[opts.variant];
 if (spec === undefined)
   fail(`expected --variant=<${Object.keys(VARIANTS).join('|')}> but received '${opts.variant}'`);
 
-const buildDir = join(root, `build-prebuild-${opts.variant}`);
+const cross = opts.arch !== process.arch;
+if (cross && !(process.platform === 'linux' && opts.arch === 'arm64' && opts.variant === 'cpu'))
+  fail(`cross builds: only --arch=arm64 --variant=cpu on Linux (asked: ${opts.arch} ${opts.variant})`);
+const sourceHash = nativeSourceHash(root);
 const defines = {
   YOLO_TRT_CUDA: spec.cuda ? 'ON' : 'OFF',
   YOLO_TRT_TENSORRT: spec.tensorrt === null ? 'OFF' : 'ON',
@@ -71,21 +87,54 @@ const defines = {
 };
 if (spec.cuda) defines.YOLO_TRT_CUDA_ARCHITECTURES = opts.archs || spec.archs;
 if (opts.tensorrtRoot) defines.TENSORRT_ROOT = opts.tensorrtRoot;
-const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-const args = [
-  cmakeJs,
-  'rebuild',
-  '--directory',
-  root,
-  '--out',
-  buildDir,
-  '--parallel',
-  String(opts.parallel),
-];
-for (const [k, v] of Object.entries(defines)) args.push(`--CD${k}=${v}`);
-console.log(`prebuild ${opts.variant}: cmake-js ${args.slice(2).join(' ')}`);
-const built = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-if (built.status !== 0) fail(`the ${opts.variant} build failed (see above)`);
+if (cross) {
+  Object.assign(defines, {
+    CMAKE_SYSTEM_NAME: 'Linux',
+    CMAKE_SYSTEM_PROCESSOR: 'aarch64',
+    CMAKE_C_COMPILER: 'aarch64-linux-gnu-gcc',
+    CMAKE_CXX_COMPILER: 'aarch64-linux-gnu-g++',
+  });
+}
+
+let buildDir = join(root, `build-prebuild-${opts.variant}${cross ? `-${opts.arch}` : ''}`);
+if (opts.fromBuild !== '') {
+  // Reuse only a build configured exactly like this variant: same variant tag, CUDA/TensorRT and archs.
+  buildDir = join(root, opts.fromBuild);
+  const cache = readFileSync(join(buildDir, 'CMakeCache.txt'), 'utf8');
+  const value = (name) => new RegExp(`^${name}:[A-Z]+=(.*)$`, 'm').exec(cache)?.[1] ?? null;
+  const want = `${opts.variant};${spec.cuda ? 'ON' : 'OFF'};${spec.tensorrt === null ? 'OFF' : 'ON'}`;
+  if (value('YOLO_TRT_CONFIGURED') !== want)
+    fail(`${opts.fromBuild} is configured as '${value('YOLO_TRT_CONFIGURED')}', not '${want}'`);
+  if (spec.cuda && value('YOLO_TRT_CUDA_ARCHITECTURES') !== defines.YOLO_TRT_CUDA_ARCHITECTURES)
+    fail(
+      `${opts.fromBuild} has CUDA architectures ${value('YOLO_TRT_CUDA_ARCHITECTURES')}, not ${defines.YOLO_TRT_CUDA_ARCHITECTURES}`,
+    );
+  // Bring it up to date with the sources (a no-op when it is), so sourceHash describes the binary.
+  const cmake = spawnSync(
+    'cmake',
+    ['--build', buildDir, '--config', 'Release', '--parallel', String(opts.parallel)],
+    {
+      stdio: 'inherit',
+    },
+  );
+  if (cmake.status !== 0) fail(`could not bring ${opts.fromBuild} up to date`);
+} else {
+  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+  const args = [
+    cmakeJs,
+    'rebuild',
+    '--directory',
+    root,
+    '--out',
+    buildDir,
+    '--parallel',
+    String(opts.parallel),
+  ];
+  for (const [k, v] of Object.entries(defines)) args.push(`--CD${k}=${v}`);
+  console.log(`prebuild ${opts.variant}: cmake-js ${args.slice(2).join(' ')}`);
+  const built = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (built.status !== 0) fail(`the ${opts.variant} build failed (see above)`);
+}
 const binary = join(buildDir, 'Release', 'yolo_trt.node');
 if (!existsSync(binary)) fail(`${binary} is missing after the build`);
 
@@ -122,7 +171,7 @@ if (process.platform === 'linux') {
 const manifest = {
   variant: opts.variant,
   platform: process.platform,
-  arch: process.arch,
+  arch: opts.arch,
   version: pkg.version,
   napi: pkg.binary?.napi_versions?.[0] ?? 8,
   cuda: cudaVersion,
@@ -131,15 +180,16 @@ const manifest = {
   tensorrtMajor: spec.tensorrt,
   jetpack: spec.jetpack,
   requires,
+  sourceHash,
   builtAt: new Date().toISOString(),
 };
-const outDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+const outDir = join(root, 'prebuilds', `${process.platform}-${opts.arch}`);
 mkdirSync(outDir, { recursive: true });
 copyFileSync(binary, join(outDir, `yolo_trt.${opts.variant}.node`));
 writeFileSync(join(outDir, `yolo_trt.${opts.variant}.json`), JSON.stringify(manifest, null, 2) + '\n');
 
 // Smoke test where it can run: a variant without TensorRT loads on any machine of its platform.
-if (spec.tensorrt === null) {
+if (spec.tensorrt === null && !cross) {
   const probe = spawnSync(
     process.execPath,
     [

@@ -1,12 +1,18 @@
 import { tensorrtUnavailableReason } from './backends/select.js';
 import type { NativeCapabilities } from './native/binding.js';
-import { loadNative } from './native/load.js';
+import { loadedNativeCandidate, loadNative } from './native/load.js';
 
 export interface Capabilities {
   /** What the native addon was built with and finds at run time; null when it did not load. */
   native: NativeCapabilities | null;
   /** Why the native addon did not load (with the fix), or null. */
   nativeError: string | null;
+  /**
+   * Which file the addon was loaded from: a prebuild shipped in the package (prebuilds/<platform>-<arch>/),
+   * the local source build (build/Release), or YOLO_TRT_NATIVE_PATH / YOLO_TRT_VARIANT ('env'); null when
+   * it did not load.
+   */
+  addon: { source: 'prebuild' | 'local-build' | 'env'; path: string } | null;
   cuda:
     | NativeCapabilities['cuda']
     | { compiled: false; runtimeVersion: null; driver: null; devices: []; error: string };
@@ -36,9 +42,11 @@ export function capabilities(): Capabilities {
     nativeError = err instanceof Error ? err.message : String(err);
   }
   const trtReason = tensorrtUnavailableReason(native);
+  const from = native === null ? undefined : loadedNativeCandidate();
   return {
     native,
     nativeError,
+    addon: from === undefined ? null : { source: from.source, path: from.path },
     cuda: native?.cuda ?? {
       compiled: false,
       runtimeVersion: null,

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import type { Backend, BackendImageResult, BackendName, DetectParams } from './backends/backend.js';
 import { createBackend } from './backends/create.js';
 import { checkTensorInput } from './backends/tensor-input.js';
@@ -67,6 +68,8 @@ export class Detector {
 
   static async create(options: DetectorOptions): Promise<Detector> {
     const resolved = resolveDetectorOptions(options);
+    if (options.warmup !== undefined && typeof options.warmup !== 'boolean')
+      throw invalidOption('warmup', 'a boolean', options.warmup);
     throwIfAborted(options.signal);
     if (isEngineFile(resolved.model)) return Detector.#fromEngine(resolved, options);
     const model = await readModelInfo(resolved.model, { imgsz: resolved.imgsz });
@@ -88,7 +91,9 @@ export class Detector {
           tensorrt: resolved.tensorrt,
           signal: options.signal,
         });
-        return new Detector(backend, resolved, { requested: resolved.backend, name, reasons });
+        const detector = new Detector(backend, resolved, { requested: resolved.backend, name, reasons });
+        if (options.warmup !== false) await detector.#warmUp();
+        return detector;
       } catch (err) {
         lastError = err;
         // An explicit request, or a model/abort problem, is the caller's answer; only 'auto' falls back.
@@ -130,7 +135,35 @@ export class Detector {
       await backend.dispose();
       throw err;
     }
-    return new Detector(backend, resolved, { requested: resolved.backend, name: 'tensorrt', reasons: [] });
+    const detector = new Detector(backend, resolved, {
+      requested: resolved.backend,
+      name: 'tensorrt',
+      reasons: [],
+    });
+    if (options.warmup !== false) await detector.#warmUp();
+    return detector;
+  }
+
+  /**
+   * One full detect (JPEG decode, letterbox, inference, NMS) on a synthetic image of the model's input
+   * size, on every worker / context at once. The first run in a process costs 3-10x a steady one
+   * (session arenas, fresh tensor pages, decoder start-up); paying it here keeps it out of the first
+   * real request and its `speed`. A failure disposes the backend: this model does not run here.
+   */
+  async #warmUp(): Promise<void> {
+    const [h, w] = this.model.imgsz;
+    try {
+      const jpeg = await sharp({ create: { width: w, height: h, channels: 3, background: '#727272' } })
+        .jpeg()
+        .toBuffer();
+      const copies = Math.max(1, this.#backend.maxBatch * this.#backend.concurrency);
+      // Two rounds: onnxruntime's second run is still slow (its arena and thread pool settle then).
+      for (let round = 0; round < 2; round++)
+        await this.detectBatch(new Array<Uint8Array>(copies).fill(jpeg));
+    } catch (err) {
+      await this.dispose();
+      throw err;
+    }
   }
 
   /** The backend running this model. */
@@ -152,8 +185,10 @@ export class Detector {
     return this.#disposed !== null;
   }
 
+  /** The backend's own settings, with `backend` = the choice (requested, name, reasons) and the model path. */
   describe(): Record<string, unknown> {
-    return { backend: this.backendChoice, model: this.model.path, ...this.#backend.describe() };
+    // The backend's description names itself ('cpu'); the choice goes last so it is not overwritten.
+    return { ...this.#backend.describe(), backend: this.backendChoice, model: this.model.path };
   }
 
   async detect(input: ImageInput, options?: DetectOptions): Promise<DetectResult> {

@@ -55,6 +55,12 @@ export interface DetectorOptions extends Omit<DetectOptions, 'signal'> {
   cpu?: CpuOptions;
   /** TensorRT engine options (precision, maxBatch, contexts, cacheDir, ...); see docs/gpu.md. */
   tensorrt?: TensorRtOptions;
+  /**
+   * Run one detection on a synthetic image in `create`, on every worker/context, so first-use costs
+   * (session arenas, tensor pages, decoder start-up) are paid there and not by the first real image.
+   * Default true; false for a faster `create` (then the first detect is slower).
+   */
+  warmup?: boolean;
   signal?: AbortSignal;
 }
 

@@ -1,8 +1,9 @@
 /**
  * IEEE 754 half <-> single conversions for fp16 models, used inside the onnxruntime worker (never on the
  * main thread): fp16 outputs are widened for the native postprocess, which reads float32, and float32
- * tensors given to detectTensor are narrowed for fp16 inputs. Node 20 has no Float16Array, so halves
- * travel as their bits in a Uint16Array (the form onnxruntime-node accepts for 'float16').
+ * tensors given to detectTensor are narrowed for fp16 inputs. Halves travel as their bits in a Uint16Array
+ * (the form onnxruntime-node's binding accepts for 'float16'), also on Node >= 24, which has a global
+ * Float16Array: the worker hides that global from onnxruntime (see onnxruntime-worker.ts).
  */
 
 const f32 = new Float32Array(1);

@@ -13,6 +13,12 @@ import ort from 'onnxruntime-node';
 import { float32ToHalfArray, halfToFloat32Array } from './half.js';
 import type { FromWorker, ToWorker, WorkerSessionOptions } from './onnxruntime-messages.js';
 
+// Node >= 24 has a global Float16Array. onnxruntime-common 1.30 then stores 'float16' tensors in one (its
+// check is lazy, at the first Tensor), but onnxruntime-node's binding cannot read a Float16Array ("not
+// enough space: expected N, got 0") and output halves would arrive as numbers, not bits. This thread only
+// runs onnxruntime, so hide the global here: halves travel as Uint16Array bits on every Node version.
+Reflect.deleteProperty(globalThis, 'Float16Array');
+
 if (parentPort === null) throw new Error('onnxruntime-worker.js must run in a worker thread');
 const port = parentPort;
 

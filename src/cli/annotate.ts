@@ -45,7 +45,9 @@ export function overlaySvg(
   const pad = Math.max(2, Math.round(fontSize * 0.2));
   const labelH = fontSize + 2 * pad;
   const parts: string[] = [];
-  for (const d of detections) {
+  // SVG paints in document order: draw the least confident first so the best box and label end up on
+  // top where they overlap (Ultralytics' Results.plot walks the boxes in reverse for the same reason).
+  for (const d of [...detections].reverse()) {
     const [x1, y1, x2, y2] = d.box;
     const { fill, text } = classColor(d.cls);
     const x = Math.min(x1, x2);

@@ -30,8 +30,11 @@ export interface CommandModule {
  * main() prints it like commander's own usage errors and exits 2.
  */
 export class CliUsageError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** A stable code for the one-line message (`error [code]: ...`), where there is one. */
+  readonly code: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
     super(message, options);
     this.name = 'CliUsageError';
+    this.code = options?.code;
   }
 }

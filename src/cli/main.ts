@@ -65,7 +65,9 @@ function reportError(err: unknown, program: Command, ctx: CliContext): number {
     return EXIT_USAGE;
   }
   if (err instanceof CliUsageError) {
-    ctx.stderr.write(`error: ${err.message}\n`);
+    ctx.stderr.write(
+      err.code === undefined ? `error: ${err.message}\n` : `error [${err.code}]: ${err.message}\n`,
+    );
     return EXIT_USAGE;
   }
   if (isYoloTrtError(err)) {

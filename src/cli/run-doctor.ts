@@ -1,7 +1,7 @@
 /**
  * `yolo-trt doctor`: what the binary was built with, what the machine has (driver, GPUs, TensorRT,
  * Jetson), the engine cache, and which backend 'auto' picks with every reason. Never fails on a machine
- * without a GPU: that is one of the answers.
+ * without a GPU: that is one of the answers. Exits 1 when the addon cannot load (nothing can run).
  */
 import { readFileSync } from 'node:fs';
 
@@ -12,7 +12,7 @@ import { listCacheEntries, type PlanCacheEntry } from '../engine-cache/store.js'
 import type { NativeBinding, NativeCapabilities } from '../native/binding.js';
 import { loadedNativeCandidate, loadNative, nativeCandidatePlan } from '../native/load.js';
 import { probeMachine, tensorRtMajors, type MachineProbe, type SkippedVariant } from '../native/variants.js';
-import { EXIT_OK, type CliContext } from './command.js';
+import { EXIT_FAILURE, EXIT_OK, type CliContext } from './command.js';
 import type { DoctorOptions } from './doctor.js';
 
 export interface DoctorReport {
@@ -62,7 +62,11 @@ export async function doctorReport(cacheDir?: string): Promise<DoctorReport> {
   } catch (err) {
     cacheError = err instanceof Error ? err.message : String(err);
   }
-  const selection = selectBackend('auto', caps);
+  // Without the addon nothing runs: 'auto' picks nothing (selectBackend would name cpu, which then fails).
+  const selection =
+    native === null
+      ? { order: ['none'], reasons: ['the native addon did not load, so no backend can run (see binary)'] }
+      : selectBackend('auto', caps);
   return {
     yoloTrt: packageVersion(),
     node: process.versions.node,
@@ -171,5 +175,13 @@ export function formatDoctor(r: DoctorReport): string {
 export async function runDoctor(options: DoctorOptions, ctx: CliContext): Promise<number> {
   const report = await doctorReport(options.cacheDir);
   ctx.stdout.write(options.json === true ? JSON.stringify(report, null, 2) + '\n' : formatDoctor(report));
+  // A machine without a GPU is an answer; an addon that cannot load is a broken install: say so in the
+  // exit code too, so scripts and health checks notice before predict fails with ERR_NATIVE_LOAD.
+  if (!report.native.loaded) {
+    ctx.stderr.write(
+      'error [ERR_NATIVE_LOAD]: the native addon cannot load here; predict and serve will fail\n',
+    );
+    return EXIT_FAILURE;
+  }
   return EXIT_OK;
 }

@@ -1,11 +1,11 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { once } from 'node:events';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { Detector, decodeImage, isYoloTrtError, YoloTrtError } from '../index.js';
 import type { BackendRequest, DecodedImage, DetectResult } from '../index.js';
 import { saveAnnotated } from './annotate.js';
-import { EXIT_FAILURE, EXIT_OK, type CliContext } from './command.js';
+import { CliUsageError, EXIT_FAILURE, EXIT_OK, type CliContext } from './command.js';
 import { formatJsonLine } from './format-jsonl.js';
 import { formatImageLine, formatSpeedLine, SpeedTotals } from './format-summary.js';
 import type { PredictOptions } from './predict.js';
@@ -75,7 +75,11 @@ class JsonlSink {
   static async open(target: string, stdout: Stream): Promise<JsonlSink> {
     if (target === '-') return new JsonlSink(stdout, null);
     const file = createWriteStream(target);
-    await once(file, 'open'); // surfaces EACCES/ENOENT now, before any work
+    try {
+      await once(file, 'open'); // surfaces EACCES/ENOENT now, before any work
+    } catch (err) {
+      throw outputPathError('--jsonl', target, err);
+    }
     return new JsonlSink(file, file);
   }
 
@@ -91,6 +95,24 @@ class JsonlSink {
       file.end(resolve);
     });
   }
+}
+
+/** A coded one-line error for an output path that cannot be written (no stack: it is the user's path). */
+function outputPathError(flag: string, target: string, err: unknown): CliUsageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT'
+      ? `the folder ${dirname(target)} does not exist (create it first)`
+      : code === 'EEXIST' || code === 'ENOTDIR'
+        ? flag === '--save'
+          ? 'it is a file, and --save takes a folder for the annotated copies'
+          : `a part of the path is a file, not a folder`
+        : code === 'EISDIR'
+          ? 'it is a folder, and --jsonl takes a file name (or - for stdout)'
+          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+            ? 'no permission to write there'
+            : ((err as Error).message ?? String(err));
+  return new CliUsageError(`${flag} ${target}: ${why}`, { code: 'ERR_OUTPUT_PATH', cause: err });
 }
 
 /**
@@ -174,7 +196,13 @@ async function predictWith(
 
   const sink = options.jsonl === undefined ? null : await JsonlSink.open(options.jsonl, ctx.stdout);
   const saveNames = options.save === undefined ? null : new SaveNames(options.save);
-  if (options.save !== undefined) await mkdir(options.save, { recursive: true });
+  if (options.save !== undefined) {
+    try {
+      await mkdir(options.save, { recursive: true });
+    } catch (err) {
+      throw outputPathError('--save', options.save, err);
+    }
+  }
 
   // Two runs' worth per worker: the library letterboxes run k+1 while run k infers inside one call, and
   // the stall at each call boundary (the last run's results travel back before the next call starts)

@@ -20,9 +20,50 @@ export function isImagePath(path: string): boolean {
 
 export interface WalkProblem {
   path: string;
-  /** 'ERR_IMAGE_NOT_FOUND' for a path that does not exist, 'ERR_BAD_IMAGE' for one that cannot be read. */
-  code: 'ERR_IMAGE_NOT_FOUND' | 'ERR_BAD_IMAGE';
+  /**
+   * 'ERR_IMAGE_NOT_FOUND' for a path that does not exist, 'ERR_BAD_IMAGE' for one that cannot be read,
+   * 'ERR_UNSUPPORTED_SOURCE' for a URL, an unexpanded glob, a video or a model file given as a source.
+   */
+  code: 'ERR_IMAGE_NOT_FOUND' | 'ERR_BAD_IMAGE' | 'ERR_UNSUPPORTED_SOURCE';
   message: string;
+}
+
+const SUPPORTED = 'sources are image files (JPEG, PNG, WebP, BMP, GIF, TIFF, AVIF) and folders of them';
+const VIDEO_EXTENSIONS: ReadonlySet<string> = new Set([
+  '.mp4',
+  '.avi',
+  '.mov',
+  '.mkv',
+  '.webm',
+  '.m4v',
+  '.mpeg',
+  '.mpg',
+  '.wmv',
+  '.flv',
+  '.asf',
+  '.gifv',
+]);
+const MODEL_EXTENSIONS: ReadonlySet<string> = new Set(['.pt', '.pth', '.onnx', '.engine', '.plan']);
+
+/**
+ * Sources Ultralytics accepts that this CLI does not (yet): named, with what to do instead, rather than
+ * "no such file" or "not a supported image format". Null when `source` looks like a path to try.
+ */
+export function unsupportedSource(source: string, exists: boolean): string | null {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
+    return `URLs and streams are not read (${SUPPORTED}); download the image first`;
+  }
+  const ext = extname(source).toLowerCase();
+  if (VIDEO_EXTENSIONS.has(ext)) {
+    return `videos are not supported (${SUPPORTED}); extract frames first, e.g. \`ffmpeg -i ${source} frames/%06d.jpg\`, and pass the folder`;
+  }
+  if (MODEL_EXTENSIONS.has(ext)) {
+    return `this is a model file, not an image (${SUPPORTED}); pass the model with --model`;
+  }
+  if (!exists && /[*?[\]{}]/.test(source)) {
+    return `a glob pattern reached yolo-trt unexpanded (${SUPPORTED}); leave it unquoted so the shell expands it, or pass the folder`;
+  }
+  return null;
 }
 
 export interface WalkResult {
@@ -95,7 +136,17 @@ export async function walkImages(sources: readonly string[]): Promise<WalkResult
     try {
       info = await stat(source);
     } catch (err) {
-      problems.push(problemFor(source, err));
+      const why = unsupportedSource(source, false);
+      problems.push(
+        why === null
+          ? problemFor(source, err)
+          : { path: source, code: 'ERR_UNSUPPORTED_SOURCE', message: why },
+      );
+      continue;
+    }
+    const why = info.isDirectory() ? null : unsupportedSource(source, true);
+    if (why !== null) {
+      problems.push({ path: source, code: 'ERR_UNSUPPORTED_SOURCE', message: why });
       continue;
     }
     if (info.isDirectory()) {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { invalidOption, YoloTrtError } from '../errors.js';
 import type { NativeImage } from '../native/binding.js';
+import { decodeBmpPixels, isBmp, readBmpHeader } from './bmp.js';
 import { cmykToRgb } from './cmyk.js';
 import { isRawImageInput, validateRawImage, type RawImageInput } from './raw-input.js';
 
@@ -61,6 +62,14 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
   if (bytes.byteLength === 0) {
     throw new YoloTrtError('ERR_BAD_IMAGE', `${where} is empty (0 bytes)`, { details: { source } });
   }
+  if (isBmp(bytes)) {
+    // libvips (sharp) has no BMP loader: ours reads BMP exactly as cv2.imread does (./bmp.ts).
+    const header = readBmpHeader(bytes, where);
+    if (header.width * header.height > limit)
+      throw tooLarge(where, source, header.width, header.height, limit);
+    const bmp = await decodeBmpPixels(bytes, header, where);
+    return { ...bmp, stride: bmp.width * 3, format: 'bgr', source };
+  }
   const pipeline = sharp(bytes, {
     limitInputPixels: limit,
     failOn: 'warning',
@@ -68,22 +77,15 @@ async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): 
   });
   let meta: Metadata;
   try {
-    meta = await pipeline.metadata();
+    // The header alone (no limit here, so an oversized image is reported with its size below; the decode
+    // pipeline keeps sharp's own limit as a second guard).
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
-    // libvips as shipped with sharp has no BMP loader; say so rather than "unsupported format".
-    if (bytes[0] === 0x42 && bytes[1] === 0x4d) {
-      throw new YoloTrtError(
-        'ERR_UNSUPPORTED_FORMAT',
-        `${where} is a BMP, which is not supported: convert it to PNG`,
-        {
-          cause: err,
-          details: { source, format: 'bmp' },
-        },
-      );
-    }
     throw mapSharpError(err, where, source);
   }
   const format = meta.format;
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (pixels > limit) throw tooLarge(where, source, meta.width ?? 0, meta.height ?? 0, limit);
   if (format === undefined || !RASTER_FORMATS.has(format)) {
     throw new YoloTrtError(
       'ERR_UNSUPPORTED_FORMAT',
@@ -136,6 +138,16 @@ async function decodeCmykJpeg(pipeline: Sharp, source: string): Promise<DecodedI
     info.width * info.height,
   );
   return { data: rgb, width: info.width, height: info.height, stride: info.width * 3, format: 'rgb', source };
+}
+
+/** The image's size, its pixel count and the limit, so the caller knows how far over it is. */
+function tooLarge(where: string, source: string, width: number, height: number, limit: number): YoloTrtError {
+  return new YoloTrtError(
+    'ERR_IMAGE_TOO_LARGE',
+    `${where} is ${width}x${height} = ${width * height} pixels, over limitInputPixels (${limit}); ` +
+      'raise limitInputPixels if you trust the source',
+    { details: { source, width, height, pixels: width * height, limit } },
+  );
 }
 
 function mapSharpError(err: unknown, where: string, source: string): YoloTrtError {

@@ -360,7 +360,25 @@ async function readModelFile(file: string): Promise<Uint8Array> {
   }
 }
 
+/**
+ * A PyTorch checkpoint (`yolo11n.pt`: a zip archive, or an old pickle) given where an ONNX export belongs:
+ * say how to export it instead of "not a valid protobuf".
+ */
+function pytorchCheckpoint(file: string, bytes: Uint8Array): YoloTrtError | null {
+  const zip = bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04; // "PK\3\4"
+  const pickle = bytes[0] === 0x80 && (bytes[1] ?? 0) >= 2 && (bytes[1] ?? 0) <= 5;
+  if (!/\.(pt|pth)$/i.test(file) && !zip && !pickle) return null;
+  return new YoloTrtError(
+    'ERR_MODEL_INVALID',
+    `Model file ${file} is a PyTorch checkpoint, not ONNX: export it first with Ultralytics, ` +
+      `\`yolo export model=${file.split(/[\\/]/).pop() ?? file} format=onnx\` (then pass the .onnx; add half=True for float16)`,
+    { details: { path: file } },
+  );
+}
+
 async function decode(file: string, bytes: Uint8Array): Promise<OnnxModel> {
+  const pt = pytorchCheckpoint(file, bytes);
+  if (pt !== null) throw pt;
   try {
     return await decodeOnnxModel(bytes);
   } catch (err) {

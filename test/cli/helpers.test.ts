@@ -99,6 +99,13 @@ describe('annotation', () => {
     expect(overlaySvg(100, 80, [det(0, 'person')], false)).not.toContain('<text');
   });
 
+  it('draws the best detection last, so its label is on top where labels overlap', () => {
+    // Score-descending, as detect() returns them: 0.75 must be painted after 0.42.
+    const svg = overlaySvg(200, 200, [det(0, 'person', 0.75), det(0, 'person', 0.42)], true);
+    const texts = [...svg.matchAll(/>(person [0-9.]+)<\/text>/g)].map((m) => m[1]);
+    expect(texts).toEqual(['person 0.42', 'person 0.75']);
+  });
+
   it('packs gray, BGR and strided pixels into tight RGB', () => {
     const bgr = {
       data: new Uint8Array([1, 2, 3, 9, 4, 5, 6, 9]),

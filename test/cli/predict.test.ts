@@ -201,6 +201,66 @@ describe('yolo-trt usage errors exit 2 with a clear message', () => {
     expect(unknown.stderr).toMatch(/Usage: yolo-trt/);
   });
 
+  it('output paths that cannot be written: one coded line, exit 2, no stack', async () => {
+    const file = path.join(tmp, 'already-a-file.jpg');
+    await writeFile(file, 'x');
+    const save = await run(['predict', BUS, '--model', MODEL, '--save', file]);
+    expect(save.code).toBe(2);
+    expect(save.stderr).toMatch(
+      /^error \[ERR_OUTPUT_PATH\]: --save \S+already-a-file\.jpg: it is a file, and --save takes a folder/m,
+    );
+    expect(save.stderr).not.toMatch(/\n\s+at /);
+    const missing = path.join(tmp, 'no-such-folder', 'out.jsonl');
+    const jsonl = await run(['predict', BUS, '--model', MODEL, '--jsonl', missing]);
+    expect(jsonl.code).toBe(2);
+    expect(jsonl.stderr).toMatch(
+      /^error \[ERR_OUTPUT_PATH\]: --jsonl \S+out\.jsonl: the folder \S+no-such-folder does not exist/m,
+    );
+    expect(jsonl.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names unsupported sources (URL, unexpanded glob, video, model file) and says what to do', async () => {
+    const video = path.join(tmp, 'clip.mp4');
+    await writeFile(video, Buffer.alloc(64));
+    const r = await run([
+      'predict',
+      'https://ultralytics.com/images/bus.jpg',
+      path.join(tmp, '*.jpg'),
+      video,
+      MODEL,
+      BUS,
+      '--model',
+      MODEL,
+      '--jsonl',
+      '-',
+    ]);
+    expect(r.code).toBe(1);
+    expect(parseJsonl(r.stdout).map((l) => l.image)).toEqual([BUS]);
+    expect(r.stderr).toMatch(
+      /^error \[ERR_UNSUPPORTED_SOURCE\] https:\S+: URLs and streams are not read .*download/m,
+    );
+    expect(r.stderr).toMatch(
+      /^error \[ERR_UNSUPPORTED_SOURCE\] \S+\*\.jpg: a glob pattern reached yolo-trt unexpanded/m,
+    );
+    expect(r.stderr).toMatch(
+      /^error \[ERR_UNSUPPORTED_SOURCE\] \S+clip\.mp4: videos are not supported .*ffmpeg/m,
+    );
+    expect(r.stderr).toMatch(
+      /^error \[ERR_UNSUPPORTED_SOURCE\] \S+yolo11n\.onnx: this is a model file, not an image/m,
+    );
+    expect(r.stderr).toMatch(/JPEG, PNG, WebP, BMP, GIF, TIFF, AVIF/);
+  });
+
+  it('a .pt model says how to export it to ONNX', async () => {
+    const pt = path.join(tmp, 'yolo11n.pt');
+    await writeFile(pt, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(100)]));
+    const r = await run(['predict', BUS, '--model', pt]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^error \[ERR_MODEL_INVALID\]: .*PyTorch checkpoint.*`yolo export model=yolo11n\.pt format=onnx`/m,
+    );
+  });
+
   it('a missing model is a failure (exit 1) with its code, not a stack trace', async () => {
     const r = await run(['predict', BUS, '--model', path.join(tmp, 'nope.onnx')]);
     expect(r.code).toBe(1);

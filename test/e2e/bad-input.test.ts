@@ -76,6 +76,10 @@ describe('bad images', () => {
       .toBuffer();
     expect(bomb.length).toBeLessThan(200_000);
     expect(await codeOf(detector.detect(bomb))).toBe('ERR_IMAGE_TOO_LARGE');
+    // The message says how big the image is and what the limit is.
+    await expect(detector.detect(bomb)).rejects.toThrow(
+      /is 3000x3000 = 9000000 pixels, over limitInputPixels \(4000000\)/,
+    );
     expect(
       await codeOf(detector.detect({ data: new Uint8Array(9), width: 3000, height: 3000, format: 'gray' })),
     ).toBe('ERR_IMAGE_TOO_LARGE');

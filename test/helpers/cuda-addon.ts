@@ -1,7 +1,8 @@
 // Which CUDA-built addon the GPU-free CUDA tests use, and whether this machine is expected to have one.
 //   YOLO_TRT_CUDA_ADDON=<file>   explicit
 //   build-cuda/Release/yolo_trt.node  (a separate CUDA build, e.g. `npx cmake-js compile -O build-cuda --CDYOLO_TRT_CUDA=ON`)
-//   build/Release/yolo_trt.node       (the default build: CUDA is compiled in when nvcc is found, AUTO)
+//   build/Release/yolo_trt.node       (the default build: in this git checkout CUDA is compiled in when nvcc
+//                                      is found; CI sets YOLO_TRT_CUDA=ON)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
