@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   if (list) return 0;
-  std::printf("\n%-28s %8s %8s %10s\n", "group", "passed", "failed", "seconds");
+  std::printf("\n%-40s %8s %8s %10s\n", "group", "passed", "failed", "seconds");
   for (const std::string& name : order) {
     const GroupStats& g = stats[name];
     std::printf("%-40s %8d %8d %10.2f\n", name.c_str(), g.passed, g.failed, g.seconds);
