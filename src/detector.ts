@@ -15,9 +15,10 @@ import {
   type DetectorOptions,
   type ResolvedDetectorOptions,
 } from './options.js';
-import type { DetectResult, Detection } from './results.js';
+import type { Detection } from './results.js';
+import { Results, type ResultsContext } from './results/results.js';
 
-export type SettledResult = { ok: true; result: DetectResult } | { ok: false; error: YoloTrtError };
+export type SettledResult = { ok: true; result: Results } | { ok: false; error: YoloTrtError };
 
 /** How the backend was chosen: what was asked, what runs, and why better ones were skipped. */
 export interface BackendChoice {
@@ -124,14 +125,14 @@ export class Detector {
     return { backend: this.backendChoice, model: this.model.path, ...this.#backend.describe() };
   }
 
-  async detect(input: ImageInput, options?: DetectOptions): Promise<DetectResult> {
+  async detect(input: ImageInput, options?: DetectOptions): Promise<Results> {
     const [result] = await this.detectBatch([input], options);
     if (result === undefined) throw new YoloTrtError('ERR_INTERNAL', 'detectBatch returned no result');
     return result;
   }
 
   /** Detects on many images; rejects with the first failure (see detectBatchSettled for per-image errors). */
-  async detectBatch(inputs: readonly ImageInput[], options?: DetectOptions): Promise<DetectResult[]> {
+  async detectBatch(inputs: readonly ImageInput[], options?: DetectOptions): Promise<Results[]> {
     const settled = await this.#run(inputs, options, true);
     return settled.map((s) => {
       if (!s.ok) throw s.error;
@@ -148,13 +149,13 @@ export class Detector {
    * Runs an already letterboxed float32 tensor [n, 3, H, W] (RGB, 0..1), e.g. from a KServe client.
    * Boxes are in network-input pixels.
    */
-  async detectTensor(tensor: Float32Array, n: number, options?: DetectOptions): Promise<DetectResult[]> {
+  async detectTensor(tensor: Float32Array, n: number, options?: DetectOptions): Promise<Results[]> {
     this.#checkUsable();
     const params = this.#params(options);
     checkTensorInput(tensor, n, this.model);
     const [h, w] = this.model.imgsz;
     const rows = await this.#backend.detectTensor(tensor, n, params, options?.signal);
-    return rows.map((r) => this.#toResult(r, w, h));
+    return rows.map((r) => this.#toResult(r, w, h, { path: 'tensor', names: this.model.names }));
   }
 
   async dispose(): Promise<void> {
@@ -236,13 +237,20 @@ export class Detector {
       good.forEach((g, k) => {
         const r = rows[k];
         if (r === undefined) throw new YoloTrtError('ERR_INTERNAL', 'backend returned too few results');
-        results[start + g.i] = { ok: true, result: this.#toResult(r, g.image.width, g.image.height) };
+        results[start + g.i] = {
+          ok: true,
+          result: this.#toResult(r, g.image.width, g.image.height, {
+            path: g.image.source,
+            names: this.model.names,
+            image: g.image,
+          }),
+        };
       });
     }
     return results;
   }
 
-  #toResult(r: BackendImageResult, width: number, height: number): DetectResult {
+  #toResult(r: BackendImageResult, width: number, height: number, context: ResultsContext): Results {
     const detections: Detection[] = [];
     const names = this.model.names;
     for (let o = 0; o + 6 <= r.rows.length; o += 6) {
@@ -254,7 +262,7 @@ export class Detector {
         name: names[cls] ?? `class${cls}`,
       });
     }
-    return { detections, width, height, speed: r.speed };
+    return new Results({ detections, width, height, speed: r.speed }, context);
   }
 }
 

@@ -3,6 +3,9 @@ export { Detector, type BackendChoice, type SettledResult } from './detector.js'
 export type { DetectOptions, DetectorOptions, CpuOptions, BackendRequest } from './options.js';
 export { DEFAULTS } from './options.js';
 export type { DetectResult, Detection, Speed } from './results.js';
+export { Results, type ResultsContext } from './results/results.js';
+export { Boxes } from './results/boxes.js';
+export type { PlotOptions, OutputFormat } from './results/plot.js';
 export { YoloTrtError, isYoloTrtError, type ErrorCode } from './errors.js';
 export { capabilities, type Capabilities } from './capabilities.js';
 export {
