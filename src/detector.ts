@@ -15,10 +15,13 @@ import {
   type DetectorOptions,
   type ResolvedDetectorOptions,
 } from './options.js';
-import type { Detection } from './results.js';
+import type { DetectResult, Detection } from './results.js';
 import { Results, type ResultsContext } from './results/results.js';
+import { validate, type ValOptions, type ValResult } from './val/validate.js';
 
-export type SettledResult = { ok: true; result: Results } | { ok: false; error: YoloTrtError };
+/** One image's outcome in detectBatchSettled (`R` is Results for a Detector; servers may use plain results). */
+export type SettledResult<R extends DetectResult = DetectResult> =
+  { ok: true; result: R } | { ok: false; error: YoloTrtError };
 
 /** How the backend was chosen: what was asked, what runs, and why better ones were skipped. */
 export interface BackendChoice {
@@ -141,7 +144,10 @@ export class Detector {
   }
 
   /** Like detectBatch, but one bad image does not fail the others. */
-  async detectBatchSettled(inputs: readonly ImageInput[], options?: DetectOptions): Promise<SettledResult[]> {
+  async detectBatchSettled(
+    inputs: readonly ImageInput[],
+    options?: DetectOptions,
+  ): Promise<SettledResult<Results>[]> {
     return this.#run(inputs, options, false);
   }
 
@@ -156,6 +162,18 @@ export class Detector {
     const [h, w] = this.model.imgsz;
     const rows = await this.#backend.detectTensor(tensor, n, params, options?.signal);
     return rows.map((r) => this.#toResult(r, w, h, { path: 'tensor', names: this.model.names }));
+  }
+
+  /**
+   * Accuracy on a YOLO-format labelled dataset (a data.yaml or a folder with images/ and labels/):
+   * precision, recall, mAP50 and mAP50-95, overall and per class, with Ultralytics' validation settings
+   * (conf 0.001, iou 0.7, max_det 300) unless overridden.
+   */
+  async val(data: string, options?: ValOptions): Promise<ValResult> {
+    this.#checkUsable();
+    if (typeof data !== 'string' || data === '')
+      throw invalidOption('data', 'a data.yaml path or a dataset folder', data);
+    return validate(this, data, options);
   }
 
   async dispose(): Promise<void> {
@@ -187,7 +205,7 @@ export class Detector {
     if (!Array.isArray(inputs)) throw invalidOption('inputs', 'an array of images', inputs);
     const params = this.#params(options);
     const signal = options?.signal;
-    const results: SettledResult[] = new Array(inputs.length);
+    const results: SettledResult<Results>[] = new Array(inputs.length);
     // Windows of images: decoding window k+1 overlaps inference of window k, and memory stays bounded
     // however many inputs arrive.
     const windowSize = Math.max(4, this.#backend.maxBatch * this.#backend.concurrency * 2);

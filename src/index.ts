@@ -19,3 +19,4 @@ export type { PixelFormat, NativeCapabilities } from './native/binding.js';
 export type { ModelInfo, YoloTask } from './model/types.js';
 export type { BackendName } from './backends/backend.js';
 export { createServer, type ServerOptions, type ServedModelSpec, type ModelConfig } from './server/public.js';
+export { VAL_DEFAULTS, type ValOptions, type ValResult, type ValClassRow } from './val/validate.js';
