@@ -43,7 +43,7 @@ export function labelLines(
       ...(saveConf ? [d.conf] : []),
       ...(d.id !== undefined ? [d.id] : []),
     ];
-    return values.map(formatG).join(' ');
+    return values.map((v) => formatG(v)).join(' ');
   });
 }
 
