@@ -18,6 +18,10 @@ import {
 import type { DetectResult, Detection } from './results.js';
 import { Results, type ResultsContext } from './results/results.js';
 import { validate, type ValOptions, type ValResult } from './val/validate.js';
+import { iterateSource, type SourceOptions } from './sources/iterate.js';
+
+/** Options of `stream()`: detection options plus how to read the source. */
+export type StreamOptions = DetectOptions & SourceOptions;
 
 /** One image's outcome in detectBatchSettled (`R` is Results for a Detector; servers may use plain results). */
 export type SettledResult<R extends DetectResult = DetectResult> =
@@ -162,6 +166,45 @@ export class Detector {
     const [h, w] = this.model.imgsz;
     const rows = await this.#backend.detectTensor(tensor, n, params, options?.signal);
     return rows.map((r) => this.#toResult(r, w, h, { path: 'tensor', names: this.model.names }));
+  }
+
+  /**
+   * Results for every image or frame of a source, as an async iterator: an image file, a folder or glob,
+   * an http(s) image URL, a video file, a stream URL (rtsp, rtmp, http video, HLS) or a webcam ("0",
+   * /dev/video0). Frames come as cv2.VideoCapture returns them (BGR, every frame, rotation applied);
+   * `vidStride` keeps every n-th. Pull-based: the next frame is read while this one is detected and no
+   * further, so a slow consumer slows the reader rather than filling memory. Each result carries
+   * `path`, and for video `frame` and `timestamp`. A source that fails or stalls throws ERR_SOURCE;
+   * video needs a system ffmpeg (ERR_FFMPEG_NOT_FOUND otherwise).
+   */
+  async *stream(source: string, options: StreamOptions = {}): AsyncGenerator<Results, void, undefined> {
+    this.#checkUsable();
+    if (typeof source !== 'string' || source === '')
+      throw invalidOption('source', 'a path, glob, URL or webcam index', source);
+    const { vidStride, url, stallTimeoutS, openTimeoutS, ffmpegPath, ...detectOptions } = options;
+    const items = iterateSource(source, {
+      vidStride,
+      url,
+      stallTimeoutS,
+      openTimeoutS,
+      ffmpegPath,
+      signal: options.signal,
+    });
+    let next = items.next();
+    try {
+      for (;;) {
+        const item = await next;
+        if (item.done === true) return;
+        // Read the next frame while this one is detected (one ahead, no more).
+        next = items.next();
+        const { input, path, frame, timestamp } = item.value;
+        const result = await this.detect(input, detectOptions);
+        yield result.withContext({ path, frame, timestamp });
+      }
+    } finally {
+      next.catch(() => undefined);
+      await items.return(undefined).catch(() => undefined);
+    }
   }
 
   /**

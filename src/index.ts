@@ -1,5 +1,5 @@
 /** yolo-trt public API. Everything a user imports comes from here. */
-export { Detector, type BackendChoice, type SettledResult } from './detector.js';
+export { Detector, type BackendChoice, type SettledResult, type StreamOptions } from './detector.js';
 export type { DetectOptions, DetectorOptions, CpuOptions, BackendRequest } from './options.js';
 export { DEFAULTS } from './options.js';
 export type { DetectResult, Detection, Speed } from './results.js';
@@ -20,3 +20,5 @@ export type { ModelInfo, YoloTask } from './model/types.js';
 export type { BackendName } from './backends/backend.js';
 export { createServer, type ServerOptions, type ServedModelSpec, type ModelConfig } from './server/public.js';
 export { VAL_DEFAULTS, type ValOptions, type ValResult, type ValClassRow } from './val/validate.js';
+export type { SourceOptions, SourceItem } from './sources/iterate.js';
+export type { FetchLimits } from './sources/url.js';

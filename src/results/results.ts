@@ -14,6 +14,10 @@ export interface ResultsContext {
   names: readonly string[];
   /** The decoded pixels the boxes refer to (what `plot()` draws on); absent for tensor inputs. */
   image?: NativeImage;
+  /** Frame index, for results of a video or stream. */
+  frame?: number;
+  /** Seconds from the start of the video, for results of a video or stream. */
+  timestamp?: number;
 }
 
 const FORMAT_BY_EXTENSION: Readonly<Record<string, Exclude<OutputFormat, 'raw'>>> = {
@@ -71,6 +75,21 @@ export class Results implements DetectResult {
   /** Class names by id, Ultralytics' `names` dict. */
   get names(): Readonly<Record<number, string>> {
     return Object.fromEntries(this.#context.names.map((n, i) => [i, n]));
+  }
+
+  /** Frame index within the video or stream (undefined for still images). */
+  get frame(): number | undefined {
+    return this.#context.frame;
+  }
+
+  /** Seconds from the start of the video or stream (undefined for still images). */
+  get timestamp(): number | undefined {
+    return this.#context.timestamp;
+  }
+
+  /** The same detections with another context (source path, frame), e.g. for video frames. */
+  withContext(context: Partial<ResultsContext>): Results {
+    return new Results(this, { ...this.#context, ...context });
   }
 
   /** The decoded pixels the boxes refer to, if kept. */
