@@ -202,7 +202,7 @@ describe.skipIf(!HAS_FFMPEG)('video frames through ffmpeg', () => {
 
   it('stops ffmpeg when the consumer stops early or aborts', async () => {
     const ac = new AbortController();
-    const frames = [];
+    const frames: number[] = [];
     await expect(
       (async () => {
         for await (const f of readFrames({ source: clips['mp4']!, kind: 'file' }, { signal: ac.signal })) {
