@@ -19,9 +19,13 @@ import type { DetectResult, Detection } from './results.js';
 import { Results, type ResultsContext } from './results/results.js';
 import { validate, type ValOptions, type ValResult } from './val/validate.js';
 import { iterateSource, type SourceOptions } from './sources/iterate.js';
+import { ByteTracker, TRACKER_DEFAULTS, type TrackerOptions } from './track/byte-tracker.js';
 
 /** Options of `stream()`: detection options plus how to read the source. */
 export type StreamOptions = DetectOptions & SourceOptions;
+
+/** Options of `track()`: stream options plus ByteTrack's (Ultralytics' bytetrack.yaml defaults). */
+export type TrackOptions = StreamOptions & TrackerOptions;
 
 /** One image's outcome in detectBatchSettled (`R` is Results for a Detector; servers may use plain results). */
 export type SettledResult<R extends DetectResult = DetectResult> =
@@ -204,6 +208,30 @@ export class Detector {
     } finally {
       next.catch(() => undefined);
       await items.return(undefined).catch(() => undefined);
+    }
+  }
+
+  /**
+   * `stream()` with ByteTrack: each result's detections carry a persistent `id` (only confirmed tracks
+   * matched on that frame are returned, with Kalman-smoothed boxes). As Ultralytics' `model.track()`,
+   * detection runs at conf 0.1 unless set, so low-score boxes reach the second association; each new
+   * video starts a fresh tracker, while still images are tracked as consecutive frames.
+   */
+  async *track(source: string, options: TrackOptions = {}): AsyncGenerator<Results, void, undefined> {
+    const trackerOptions: TrackerOptions = {};
+    const streamOptions: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(options)) {
+      if (k in TRACKER_DEFAULTS) (trackerOptions as Record<string, unknown>)[k] = v;
+      else streamOptions[k] = v;
+    }
+    const tracker = new ByteTracker(trackerOptions);
+    let video: string | undefined;
+    for await (const r of this.stream(source, { conf: 0.1, ...(streamOptions as StreamOptions) })) {
+      if (r.frame !== undefined && r.path !== video) {
+        if (video !== undefined) tracker.reset();
+        video = r.path;
+      }
+      yield r.withDetections(tracker.update(r.detections));
     }
   }
 

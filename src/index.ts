@@ -1,5 +1,11 @@
 /** yolo-trt public API. Everything a user imports comes from here. */
-export { Detector, type BackendChoice, type SettledResult, type StreamOptions } from './detector.js';
+export {
+  Detector,
+  type BackendChoice,
+  type SettledResult,
+  type StreamOptions,
+  type TrackOptions,
+} from './detector.js';
 export type { DetectOptions, DetectorOptions, CpuOptions, BackendRequest } from './options.js';
 export { DEFAULTS } from './options.js';
 export type { DetectResult, Detection, Speed } from './results.js';
@@ -22,3 +28,4 @@ export { createServer, type ServerOptions, type ServedModelSpec, type ModelConfi
 export { VAL_DEFAULTS, type ValOptions, type ValResult, type ValClassRow } from './val/validate.js';
 export type { SourceOptions, SourceItem } from './sources/iterate.js';
 export type { FetchLimits } from './sources/url.js';
+export { ByteTracker, TRACKER_DEFAULTS, type TrackerOptions } from './track/byte-tracker.js';

@@ -22,6 +22,8 @@ export function formatJsonLine(
       conf: d.conf,
       cls: d.cls,
       name: d.name,
+      // Tracking: the persistent track id.
+      ...(d.id === undefined ? {} : { id: d.id }),
     })),
     speed: {
       preprocess: result.speed.preprocess,

@@ -92,6 +92,14 @@ export class Results implements DetectResult {
     return new Results(this, { ...this.#context, ...context });
   }
 
+  /** The same image and context with other detections (e.g. the tracked ones). */
+  withDetections(detections: Detection[]): Results {
+    return new Results(
+      { detections, width: this.width, height: this.height, speed: this.speed },
+      this.#context,
+    );
+  }
+
   /** The decoded pixels the boxes refer to, if kept. */
   get origImg(): NativeImage | undefined {
     return this.#context.image;
