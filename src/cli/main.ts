@@ -19,6 +19,7 @@ import {
 const COMMANDS: readonly (() => Promise<CommandModule>)[] = [
   () => import('./predict.js'),
   () => import('./val.js'),
+  () => import('./track.js'),
   () => import('./serve.js'),
   () => import('./build.js'),
   () => import('./doctor.js'),

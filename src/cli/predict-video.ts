@@ -1,5 +1,4 @@
 import { basename, extname, join } from 'node:path';
-import type { Detector } from '../detector.js';
 import type { Results } from '../results/results.js';
 import { plotImage, type PlotOptions } from '../results/plot.js';
 import { VideoWriter } from '../sources/video-writer.js';
@@ -23,13 +22,27 @@ export interface VideoPredictOptions {
   onResult: (r: Results) => void;
 }
 
+/** A still image among the results (track on images): its line, annotated copy, labels and crops. */
+async function emitImage(r: Results, o: VideoPredictOptions): Promise<void> {
+  if (o.writeJsonl !== null) await o.writeJsonl(formatJsonLine(r.path, r));
+  else {
+    const counts = r.detections.length > 0 ? formatCounts(r.detections) : '(no detections)';
+    o.print(`image ${r.path}: ${r.width}x${r.height} ${counts}, ${r.speed.inference.toFixed(1)}ms`);
+  }
+  if (o.saveDir === null) return;
+  const stem = basename(r.path, extname(r.path));
+  if (o.saveVideo) await r.save(join(o.saveDir, basename(r.path)), o.plot);
+  if (o.saveTxt) await r.saveTxt(join(o.saveDir, 'labels', `${stem}.txt`), { saveConf: o.saveConf });
+  if (o.saveCrop) await r.saveCrop(join(o.saveDir, 'crops'), stem);
+}
+
 /**
- * One video, stream or webcam through `detector.stream()`: a line per frame (JSONL with "frame", or the
+ * One video, stream or webcam (results of `detector.stream()` or `track()`): a line per frame (JSONL with "frame", or the
  * Ultralytics-style summary), and with --save an annotated .mp4 of the frames used; labels and crops
  * are named `<stem>_<frame>` as Ultralytics names them. Errors propagate (the caller reports them).
  */
 export async function predictVideo(
-  detector: Detector,
+  results: AsyncIterable<Results>,
   source: string,
   o: VideoPredictOptions,
 ): Promise<number> {
@@ -40,9 +53,13 @@ export async function predictVideo(
   let frames = 0;
   const out = o.saveDir === null ? '' : join(o.saveDir, `${stem}.mp4`);
   try {
-    for await (const r of detector.stream(source, { vidStride: o.vidStride })) {
+    for await (const r of results) {
       frames++;
       o.onResult(r);
+      if (r.frame === undefined) {
+        await emitImage(r, o);
+        continue;
+      }
       const frame = r.frame ?? 0;
       if (o.writeJsonl !== null) {
         await o.writeJsonl(formatJsonLine(source, r, { frame, timestamp: r.timestamp ?? 0 }));

@@ -333,7 +333,7 @@ async function predictWith(
     await saving;
     for (const video of videos) {
       try {
-        await predictVideo(detector, video, {
+        await predictVideo(detector.stream(video, { vidStride: options.vidStride }), video, {
           vidStride: options.vidStride,
           writeJsonl: sink === null ? null : (line) => sink.write(line),
           print: (line) => progress.print(ctx.stdout, line),
