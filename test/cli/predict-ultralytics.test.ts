@@ -5,7 +5,6 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rewriteKeyValueArgs } from '../../dist/cli/key-value.js';
 import { imagePath, modelPath } from '../helpers/assets.js';

@@ -27,8 +27,9 @@ function iou(a: readonly number[], b: readonly number[]): number {
 /** Persons of bus.jpg as seen in frame n (only those at least 90% inside the 640x640 crop). */
 function truth(n: number): { gt: number; box: number[] }[] {
   const x0 = n * STEP;
-  return goldenDetections()
-    ['bus']!.map((d, gt) => ({ gt, d }))
+  const bus = goldenDetections()['bus']!;
+  return bus
+    .map((d, gt) => ({ gt, d }))
     .filter(({ d }) => d.cls === 0)
     .flatMap(({ gt, d }) => {
       const box = [d.box[0] - x0, d.box[1] - TOP, d.box[2] - x0, d.box[3] - TOP];
