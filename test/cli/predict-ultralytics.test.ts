@@ -5,9 +5,12 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { rewriteKeyValueArgs } from '../../dist/cli/key-value.js';
 import { imagePath, modelPath } from '../helpers/assets.js';
+
+// Real inference, ffmpeg and python3-opencv on a shared 2-core machine: allow time.
+vi.setConfig({ testTimeout: 240000, hookTimeout: 240000 });
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(REPO, 'bin/yolo-trt.js');

@@ -4,13 +4,16 @@ import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Detector, Results, type Detection } from '../../dist/index.js';
 import { classColor } from '../../dist/results/palette.js';
 import { defaultLineWidth, overlaySvg } from '../../dist/results/plot.js';
 import { formatG } from '../../dist/results/format-g.js';
 import { cropRect, labelLines } from '../../dist/results/save.js';
 import { imagePath, modelPath } from '../helpers/assets.js';
+
+// Real inference, ffmpeg and python3-opencv on a shared 2-core machine: allow time.
+vi.setConfig({ testTimeout: 120000, hookTimeout: 120000 });
 
 const det = (
   box: [number, number, number, number],

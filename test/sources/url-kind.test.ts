@@ -3,12 +3,15 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Detector } from '../../dist/index.js';
 import { ffmpegArgs, findFfmpeg, parseOutputStream } from '../../dist/sources/ffmpeg.js';
 import { sourceKind } from '../../dist/sources/kind.js';
 import { fetchBytes } from '../../dist/sources/url.js';
 import { imagePath, modelPath } from '../helpers/assets.js';
+
+// Real inference, ffmpeg and python3-opencv on a shared 2-core machine: allow time.
+vi.setConfig({ testTimeout: 120000, hookTimeout: 120000 });
 
 describe('source kinds and ffmpeg invocation', () => {
   it('classifies sources by form', () => {

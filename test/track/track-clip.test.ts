@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Detector } from '../../dist/index.js';
 import { goldenDetections, imagePath, modelPath } from '../helpers/assets.js';
+
+// Real inference, ffmpeg and python3-opencv on a shared 2-core machine: allow time.
+vi.setConfig({ testTimeout: 240000, hookTimeout: 240000 });
 
 const run = promisify(execFile);
 const HAS_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0;
