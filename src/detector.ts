@@ -17,8 +17,20 @@ import {
   type ResolvedDetectorOptions,
 } from './options.js';
 import type { DetectResult, Detection } from './results.js';
+import { Results, type ResultsContext } from './results/results.js';
+import { validate, type ValOptions, type ValResult } from './val/validate.js';
+import { iterateSource, type SourceOptions } from './sources/iterate.js';
+import { ByteTracker, TRACKER_DEFAULTS, type TrackerOptions } from './track/byte-tracker.js';
 
-export type SettledResult = { ok: true; result: DetectResult } | { ok: false; error: YoloTrtError };
+/** Options of `stream()`: detection options plus how to read the source. */
+export type StreamOptions = DetectOptions & SourceOptions;
+
+/** Options of `track()`: stream options plus ByteTrack's (Ultralytics' bytetrack.yaml defaults). */
+export type TrackOptions = StreamOptions & TrackerOptions;
+
+/** One image's outcome in detectBatchSettled (`R` is Results for a Detector; servers may use plain results). */
+export type SettledResult<R extends DetectResult = DetectResult> =
+  { ok: true; result: R } | { ok: false; error: YoloTrtError };
 
 /** How the backend was chosen: what was asked, what runs, and why better ones were skipped. */
 export interface BackendChoice {
@@ -191,14 +203,14 @@ export class Detector {
     return { ...this.#backend.describe(), backend: this.backendChoice, model: this.model.path };
   }
 
-  async detect(input: ImageInput, options?: DetectOptions): Promise<DetectResult> {
+  async detect(input: ImageInput, options?: DetectOptions): Promise<Results> {
     const [result] = await this.detectBatch([input], options);
     if (result === undefined) throw new YoloTrtError('ERR_INTERNAL', 'detectBatch returned no result');
     return result;
   }
 
   /** Detects on many images; rejects with the first failure (see detectBatchSettled for per-image errors). */
-  async detectBatch(inputs: readonly ImageInput[], options?: DetectOptions): Promise<DetectResult[]> {
+  async detectBatch(inputs: readonly ImageInput[], options?: DetectOptions): Promise<Results[]> {
     const settled = await this.#run(inputs, options, true);
     return settled.map((s) => {
       if (!s.ok) throw s.error;
@@ -207,7 +219,10 @@ export class Detector {
   }
 
   /** Like detectBatch, but one bad image does not fail the others. */
-  async detectBatchSettled(inputs: readonly ImageInput[], options?: DetectOptions): Promise<SettledResult[]> {
+  async detectBatchSettled(
+    inputs: readonly ImageInput[],
+    options?: DetectOptions,
+  ): Promise<SettledResult<Results>[]> {
     return this.#run(inputs, options, false);
   }
 
@@ -215,13 +230,88 @@ export class Detector {
    * Runs an already letterboxed float32 tensor [n, 3, H, W] (RGB, 0..1), e.g. from a KServe client.
    * Boxes are in network-input pixels.
    */
-  async detectTensor(tensor: Float32Array, n: number, options?: DetectOptions): Promise<DetectResult[]> {
+  async detectTensor(tensor: Float32Array, n: number, options?: DetectOptions): Promise<Results[]> {
     this.#checkUsable();
     const params = this.#params(options);
     checkTensorInput(tensor, n, this.model);
     const [h, w] = this.model.imgsz;
     const rows = await this.#withBackend((b) => b.detectTensor(tensor, n, params, options?.signal));
-    return rows.map((r) => this.#toResult(r, w, h));
+    return rows.map((r) => this.#toResult(r, w, h, { path: 'tensor', names: this.model.names }));
+  }
+
+  /**
+   * Results for every image or frame of a source, as an async iterator: an image file, a folder or glob,
+   * an http(s) image URL, a video file, a stream URL (rtsp, rtmp, http video, HLS) or a webcam ("0",
+   * /dev/video0). Frames come as cv2.VideoCapture returns them (BGR, every frame, rotation applied);
+   * `vidStride` keeps every n-th. Pull-based: the next frame is read while this one is detected and no
+   * further, so a slow consumer slows the reader rather than filling memory. Each result carries
+   * `path`, and for video `frame` and `timestamp`. A source that fails or stalls throws ERR_SOURCE;
+   * video needs a system ffmpeg (ERR_FFMPEG_NOT_FOUND otherwise).
+   */
+  async *stream(source: string, options: StreamOptions = {}): AsyncGenerator<Results, void, undefined> {
+    this.#checkUsable();
+    if (typeof source !== 'string' || source === '')
+      throw invalidOption('source', 'a path, glob, URL or webcam index', source);
+    const { vidStride, url, stallTimeoutS, openTimeoutS, ffmpegPath, ...detectOptions } = options;
+    const items = iterateSource(source, {
+      vidStride,
+      url,
+      stallTimeoutS,
+      openTimeoutS,
+      ffmpegPath,
+      signal: options.signal,
+    });
+    let next = items.next();
+    try {
+      for (;;) {
+        const item = await next;
+        if (item.done === true) return;
+        // Read the next frame while this one is detected (one ahead, no more).
+        next = items.next();
+        const { input, path, frame, timestamp } = item.value;
+        const result = await this.detect(input, detectOptions);
+        yield result.withContext({ path, frame, timestamp });
+      }
+    } finally {
+      next.catch(() => undefined);
+      await items.return(undefined).catch(() => undefined);
+    }
+  }
+
+  /**
+   * `stream()` with ByteTrack: each result's detections carry a persistent `id` (only confirmed tracks
+   * matched on that frame are returned, with Kalman-smoothed boxes). As Ultralytics' `model.track()`,
+   * detection runs at conf 0.1 unless set, so low-score boxes reach the second association; each new
+   * video starts a fresh tracker, while still images are tracked as consecutive frames.
+   */
+  async *track(source: string, options: TrackOptions = {}): AsyncGenerator<Results, void, undefined> {
+    const trackerOptions: TrackerOptions = {};
+    const streamOptions: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(options)) {
+      if (k in TRACKER_DEFAULTS) (trackerOptions as Record<string, unknown>)[k] = v;
+      else streamOptions[k] = v;
+    }
+    const tracker = new ByteTracker(trackerOptions);
+    let video: string | undefined;
+    for await (const r of this.stream(source, { conf: 0.1, ...(streamOptions as StreamOptions) })) {
+      if (r.frame !== undefined && r.path !== video) {
+        if (video !== undefined) tracker.reset();
+        video = r.path;
+      }
+      yield r.withDetections(tracker.update(r.detections));
+    }
+  }
+
+  /**
+   * Accuracy on a YOLO-format labelled dataset (a data.yaml or a folder with images/ and labels/):
+   * precision, recall, mAP50 and mAP50-95, overall and per class, with Ultralytics' validation settings
+   * (conf 0.001, iou 0.7, max_det 300) unless overridden.
+   */
+  async val(data: string, options?: ValOptions): Promise<ValResult> {
+    this.#checkUsable();
+    if (typeof data !== 'string' || data === '')
+      throw invalidOption('data', 'a data.yaml path or a dataset folder', data);
+    return validate(this, data, options);
   }
 
   async dispose(): Promise<void> {
@@ -299,7 +389,7 @@ export class Detector {
     if (!Array.isArray(inputs)) throw invalidOption('inputs', 'an array of images', inputs);
     const params = this.#params(options);
     const signal = options?.signal;
-    const results: SettledResult[] = new Array(inputs.length);
+    const results: SettledResult<Results>[] = new Array(inputs.length);
     // Windows of images: decoding window k+1 overlaps inference of window k, and memory stays bounded
     // however many inputs arrive.
     const windowSize = Math.max(4, this.#backend.maxBatch * this.#backend.concurrency * 2);
@@ -351,13 +441,20 @@ export class Detector {
       good.forEach((g, k) => {
         const r = rows[k];
         if (r === undefined) throw new YoloTrtError('ERR_INTERNAL', 'backend returned too few results');
-        results[start + g.i] = { ok: true, result: this.#toResult(r, g.image.width, g.image.height) };
+        results[start + g.i] = {
+          ok: true,
+          result: this.#toResult(r, g.image.width, g.image.height, {
+            path: g.image.source,
+            names: this.model.names,
+            image: g.image,
+          }),
+        };
       });
     }
     return results;
   }
 
-  #toResult(r: BackendImageResult, width: number, height: number): DetectResult {
+  #toResult(r: BackendImageResult, width: number, height: number, context: ResultsContext): Results {
     const detections: Detection[] = [];
     const names = this.model.names;
     for (let o = 0; o + 6 <= r.rows.length; o += 6) {
@@ -369,7 +466,7 @@ export class Detector {
         name: names[cls] ?? `class${cls}`,
       });
     }
-    return { detections, width, height, speed: r.speed };
+    return new Results({ detections, width, height, speed: r.speed }, context);
   }
 }
 

@@ -39,6 +39,12 @@ export type ErrorCode =
   | 'ERR_ENGINE_INCOMPATIBLE'
   /** The native addon could not be loaded. */
   | 'ERR_NATIVE_LOAD'
+  /** A validation dataset (data.yaml, image folder, label file) is missing or malformed. */
+  | 'ERR_DATASET'
+  /** A source (URL, glob, video, stream, webcam) cannot be opened, is too large, stalled or failed. */
+  | 'ERR_SOURCE'
+  /** Video and streams need a system `ffmpeg` (and `ffprobe`) on PATH or in YOLO_TRT_FFMPEG; none was found. */
+  | 'ERR_FFMPEG_NOT_FOUND'
   /** A bug: an invariant did not hold. Please report it. */
   | 'ERR_INTERNAL';
 

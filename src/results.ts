@@ -9,6 +9,8 @@ export interface Detection {
   cls: number;
   /** Class name from the model metadata ('class<id>' when the model has none, as Ultralytics names them). */
   name: string;
+  /** Track id, present only on results of `track()` (Ultralytics `boxes.id`). */
+  id?: number;
 }
 
 /** Milliseconds per stage, Ultralytics' names. `preprocess` is letterbox + tensor (decode excluded). */

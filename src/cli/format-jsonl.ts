@@ -6,9 +6,15 @@ import type { DetectResult } from '../results.js';
  * are written as JavaScript prints them: boxes and scores are float32 values widened to double, never
  * rounded, so a line round-trips to exactly what `detect()` returned.
  */
-export function formatJsonLine(image: string, result: DetectResult): string {
+export function formatJsonLine(
+  image: string,
+  result: DetectResult,
+  video?: { frame: number; timestamp: number },
+): string {
   return JSON.stringify({
     image,
+    // Video frames: the frame index in the source and its time in seconds, right after the source.
+    ...(video === undefined ? {} : { frame: video.frame, timestamp: video.timestamp }),
     width: result.width,
     height: result.height,
     detections: result.detections.map((d) => ({
@@ -16,6 +22,8 @@ export function formatJsonLine(image: string, result: DetectResult): string {
       conf: d.conf,
       cls: d.cls,
       name: d.name,
+      // Tracking: the persistent track id.
+      ...(d.id === undefined ? {} : { id: d.id }),
     })),
     speed: {
       preprocess: result.speed.preprocess,

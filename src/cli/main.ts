@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isYoloTrtError } from '../errors.js';
+import { rewriteKeyValueArgs } from './key-value.js';
 import {
   CliUsageError,
   EXIT_FAILURE,
@@ -17,6 +18,8 @@ import {
  */
 const COMMANDS: readonly (() => Promise<CommandModule>)[] = [
   () => import('./predict.js'),
+  () => import('./val.js'),
+  () => import('./track.js'),
   () => import('./serve.js'),
   () => import('./build.js'),
   () => import('./doctor.js'),
@@ -98,7 +101,13 @@ export async function main(
   const ctx = createContext(streams);
   const program = await buildProgram(ctx);
   try {
-    await program.parseAsync([...argv]);
+    // `yolo-trt predict model=m.onnx source=bus.jpg conf=0.5` (Ultralytics' form) -> our flags.
+    const [node = '', script = '', command, ...rest] = argv;
+    const args =
+      command === 'predict' || command === 'val' || command === 'track'
+        ? [node, script, command, ...rewriteKeyValueArgs(rest)]
+        : [...argv];
+    await program.parseAsync(args);
   } catch (err) {
     ctx.fail(reportError(err, program, ctx));
   }

@@ -13,7 +13,35 @@ export interface PredictOptions {
   imgsz?: number | [number, number];
   batch?: number;
   jsonl?: string;
-  save?: string;
+  /** A folder, or true: the next free runs/detect/predict{,2,...} (or --project/--name). */
+  save?: string | boolean;
+  saveTxt?: boolean;
+  saveConf?: boolean;
+  saveCrop?: boolean;
+  project?: string;
+  name?: string;
+  existOk?: boolean;
+  lineWidth?: number;
+  hideLabels?: boolean;
+  hideConf?: boolean;
+  device?: string;
+  half?: boolean;
+  vidStride?: number;
+}
+
+/** `--vid-stride`, `--line-width`: positive integers. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+    throw new InvalidArgumentError(`Expected an integer between 1 and 10000 but received '${value}'.`);
+  }
+  return n;
+}
+
+/** `--device 0` (a CUDA device index, TensorRT) or `--device cpu`. */
+export function parseDevice(value: string): string {
+  if (value.toLowerCase() === 'cpu' || /^(cuda:)?\d+$/i.test(value)) return value.toLowerCase();
+  throw new InvalidArgumentError(`Expected a GPU index such as 0 or 'cpu' but received '${value}'.`);
 }
 
 /** Strings that are numbers to JavaScript ("0.5", "1e-3", ".25"); anything else is a usage error. */
@@ -67,7 +95,10 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('predict')
     .description('Detect objects in images; print a summary, write JSON lines, or save annotated copies.')
-    .argument('<sources...>', 'image files and/or directories (walked recursively for image files)')
+    .argument(
+      '<sources...>',
+      'image files, directories (walked recursively), globs, http(s) image URLs, video files, stream URLs (rtsp://, rtmp://, http video, HLS), webcams (0, /dev/video0)',
+    )
     .requiredOption('-m, --model <path>', 'YOLO detect model (.onnx export)')
     .option('--conf <number>', 'confidence threshold (default 0.25)', parseNumber)
     .option('--iou <number>', 'NMS IoU threshold (default 0.7)', parseNumber)
@@ -89,7 +120,22 @@ export function register(program: Command, ctx: CliContext): void {
       '--jsonl <file>',
       'write one JSON line per image to FILE ("-" = stdout, and nothing else goes there)',
     )
-    .option('--save <dir>', 'write annotated copies (boxes and labels) into DIR')
+    .option(
+      '--save [dir]',
+      'write annotated copies (videos as .mp4) into DIR, or without DIR into runs/detect/predict, predict2, ...',
+    )
+    .option('--project <dir>', 'parent of the run folder when --save has no DIR (default runs/detect)')
+    .option('--name <name>', 'run folder name (default predict)')
+    .option('--exist-ok', 'reuse project/name instead of incrementing it')
+    .option('--save-txt', 'write YOLO label files (cls xc yc w h, normalised) to <run>/labels/')
+    .option('--save-conf', 'with --save-txt: append the score to each line')
+    .option('--save-crop', 'write one JPEG per box to <run>/crops/<class>/')
+    .option('--line-width <px>', 'box line width (default from the image size)', parsePositiveInt)
+    .option('--hide-labels', 'draw boxes without labels')
+    .option('--hide-conf', 'labels without scores')
+    .option('--device <id>', "GPU index (TensorRT on that device) or 'cpu'", parseDevice)
+    .option('--half', 'TensorRT FP16 engine (the TensorRT default already; fp32 needs the library option)')
+    .option('--vid-stride <n>', 'use every n-th video frame (default 1)', parsePositiveInt)
     .addHelpText(
       'after',
       [
@@ -98,6 +144,9 @@ export function register(program: Command, ctx: CliContext): void {
         '  $ yolo-trt predict bus.jpg --model yolo11n.onnx',
         '  $ yolo-trt predict photos/ --model yolo11n.onnx --classes 0 --jsonl - | jq .detections',
         '  $ yolo-trt predict photos/ --model yolo11n.onnx --save out/',
+        "  $ yolo-trt predict 'photos/*.jpg' https://ultralytics.com/images/bus.jpg --model yolo11n.onnx --save",
+        '  $ yolo-trt predict clip.mp4 --model yolo11n.onnx --vid-stride 2 --jsonl - --save',
+        '  $ yolo-trt predict model=yolo11n.onnx source=bus.jpg conf=0.5 save=True   (Ultralytics form)',
         '',
         'Exit code: 0 all images done, 1 some image or file failed (others still get results), 2 bad usage.',
       ].join('\n'),

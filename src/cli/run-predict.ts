@@ -3,9 +3,17 @@ import { mkdir } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, extname, join } from 'node:path';
 import { Detector, decodeImage, isYoloTrtError, YoloTrtError } from '../index.js';
-import type { BackendRequest, DecodedImage, DetectResult } from '../index.js';
+import type { BackendRequest, DecodedImage } from '../index.js';
+import type { Results } from '../results/results.js';
+import type { PlotOptions } from '../results/plot.js';
+import { expandPaths } from '../sources/iterate.js';
+import { sourceKind } from '../sources/kind.js';
+import { fetchBytes } from '../sources/url.js';
 import { saveAnnotated } from './annotate.js';
-import { CliUsageError, EXIT_FAILURE, EXIT_OK, type CliContext } from './command.js';
+import { CliUsageError } from './command.js';
+import { predictVideo } from './predict-video.js';
+import { runDir } from './save-dir.js';
+import { EXIT_FAILURE, EXIT_OK, type CliContext } from './command.js';
 import { formatJsonLine } from './format-jsonl.js';
 import { formatImageLine, formatSpeedLine, SpeedTotals } from './format-summary.js';
 import type { PredictOptions } from './predict.js';
@@ -54,10 +62,13 @@ type Decoded = { path: string; ok: true; image: DecodedImage } | { path: string;
 function decodeBatch(paths: readonly string[], limitInputPixels: number | undefined): Promise<Decoded[]> {
   return Promise.all(
     paths.map((path) =>
-      decodeImage(path, { limitInputPixels }).then(
-        (image): Decoded => ({ path, ok: true, image }),
-        (error: unknown): Decoded => ({ path, ok: false, error }),
-      ),
+      // http(s) image URLs are downloaded (size, time and redirects bounded), then decoded like files.
+      (sourceKind(path) === 'image-url' ? fetchBytes(path) : Promise.resolve(path))
+        .then((input) => decodeImage(input, { limitInputPixels }))
+        .then(
+          (image): Decoded => ({ path, ok: true, image }),
+          (error: unknown): Decoded => ({ path, ok: false, error }),
+        ),
     ),
   );
 }
@@ -143,12 +154,44 @@ export async function runPredict(
   options: PredictOptions,
   ctx: CliContext,
 ): Promise<number> {
+  // `--save bus.jpg` (an optional-value flag before a source) means "save", not "save into bus.jpg".
+  if (typeof options.save === 'string' && sourceKind(options.save) !== 'path') {
+    sources = [options.save, ...sources];
+    options = { ...options, save: true };
+  } else if (
+    typeof options.save === 'string' &&
+    /\.(jpe?g|png|webp|bmp|tiff?|gif|avif)$/i.test(options.save)
+  ) {
+    sources = [options.save, ...sources];
+    options = { ...options, save: true };
+  }
+  // --device N: TensorRT on GPU N; --device cpu: onnxruntime. --half: an FP16 engine.
+  const device = options.device;
+  let backend = options.backend;
+  if (device !== undefined) {
+    const wanted = device === 'cpu' ? 'cpu' : 'tensorrt';
+    if (backend !== 'auto' && backend !== wanted)
+      throw new CliUsageError(`--device ${device} conflicts with --backend ${backend}`);
+    backend = wanted;
+  }
+  const tensorrt =
+    (device !== undefined && device !== 'cpu') || options.half === true
+      ? {
+          ...(device !== undefined && device !== 'cpu'
+            ? { device: Number(device.replace(/^cuda:/, '')) }
+            : {}),
+          ...(options.half === true ? { precision: 'fp16' as const } : {}),
+        }
+      : undefined;
+  if (options.half === true && backend === 'cpu')
+    throw new CliUsageError('--half needs TensorRT (a GPU); the CPU backend runs the model as exported');
   let detector: Detector;
   try {
     detector = await Detector.create({
       model: options.model,
-      backend: options.backend as BackendRequest,
+      backend: backend as BackendRequest,
       imgsz: options.imgsz,
+      tensorrt,
       conf: options.conf,
       iou: options.iou,
       maxDet: options.maxDet,
@@ -176,11 +219,29 @@ async function predictWith(
   const info: Stream = jsonlToStdout ? ctx.stderr : ctx.stdout;
   let exitCode = EXIT_OK;
 
-  const walked = await walkImages(sources);
+  // Videos, streams and webcams go frame by frame after the images; globs expand to both.
+  const videos: string[] = [];
+  const urls: string[] = [];
+  const paths: string[] = [];
+  for (const source of sources) {
+    const kind = sourceKind(source);
+    if (kind === 'video' || kind === 'stream' || kind === 'webcam') videos.push(source);
+    else if (kind === 'image-url') urls.push(source);
+    else if (kind === 'glob') {
+      const found = await expandPaths(source);
+      if (found.images.length + found.videos.length === 0) {
+        ctx.stderr.write(`error [ERR_IMAGE_NOT_FOUND] ${source}: no file matches\n`);
+        exitCode = EXIT_FAILURE;
+      }
+      paths.push(...found.images);
+      videos.push(...found.videos);
+    } else paths.push(source);
+  }
+  const walked = paths.length > 0 ? await walkImages(paths) : { images: [], problems: [] };
   for (const p of walked.problems) ctx.stderr.write(`error [${p.code}] ${p.path}: ${p.message}\n`);
   if (walked.problems.length > 0) exitCode = EXIT_FAILURE;
-  const images = walked.images;
-  if (images.length === 0) {
+  const images = [...walked.images, ...urls];
+  if (images.length === 0 && videos.length === 0) {
     ctx.stderr.write(`error: no images found in ${sources.join(' ')}\n`);
     return EXIT_FAILURE;
   }
@@ -195,14 +256,31 @@ async function predictWith(
   }
 
   const sink = options.jsonl === undefined ? null : await JsonlSink.open(options.jsonl, ctx.stdout);
-  const saveNames = options.save === undefined ? null : new SaveNames(options.save);
-  if (options.save !== undefined) {
+  // --save DIR writes there; --save, --save-txt or --save-crop alone use the next runs/detect/predictN.
+  const saveImages = options.save !== undefined && options.save !== false;
+  const saveDir =
+    typeof options.save === 'string'
+      ? options.save
+      : saveImages || options.saveTxt === true || options.saveCrop === true
+        ? await runDir(
+            options.project ?? join('runs', 'detect'),
+            options.name ?? 'predict',
+            options.existOk === true,
+          )
+        : null;
+  if (saveDir !== null) {
     try {
-      await mkdir(options.save, { recursive: true });
+      await mkdir(saveDir, { recursive: true });
     } catch (err) {
-      throw outputPathError('--save', options.save, err);
+      throw outputPathError('--save', saveDir, err);
     }
   }
+  const saveNames = saveImages && saveDir !== null ? new SaveNames(saveDir) : null;
+  const plot: PlotOptions = {
+    lineWidth: options.lineWidth,
+    labels: options.hideLabels !== true,
+    conf: options.hideConf !== true,
+  };
 
   // Two runs' worth per worker: the library letterboxes run k+1 while run k infers inside one call, and
   // the stall at each call boundary (the last run's results travel back before the next call starts)
@@ -219,7 +297,7 @@ async function predictWith(
     progress.print(ctx.stderr, `error [${errorCode(err)}] ${path}: ${errorMessage(err)}`);
   };
 
-  const emit = async (path: string, image: DecodedImage, result: DetectResult, saves: Promise<boolean>[]) => {
+  const emit = async (path: string, image: DecodedImage, result: Results, saves: Promise<boolean>[]) => {
     totals.add(result.speed);
     if (sink !== null) await sink.write(formatJsonLine(path, result));
     else
@@ -230,7 +308,7 @@ async function predictWith(
     if (saveNames !== null) {
       const out = saveNames.next(path);
       saves.push(
-        saveAnnotated(image, result.detections, out).then(
+        saveAnnotated(image, result.detections, out, plot).then(
           () => true,
           (err: unknown) => {
             reportFailure(
@@ -240,6 +318,22 @@ async function predictWith(
             return false;
           },
         ),
+      );
+    }
+  };
+
+  // Label files and crops are named by the image's stem, as Ultralytics names them.
+  const saveExtras = async (path: string, result: Results): Promise<void> => {
+    if (saveDir === null) return;
+    const stem = basename(path, extname(path));
+    try {
+      if (options.saveTxt === true)
+        await result.saveTxt(join(saveDir, 'labels', `${stem}.txt`), { saveConf: options.saveConf === true });
+      if (options.saveCrop === true) await result.saveCrop(join(saveDir, 'crops'), stem);
+    } catch (err) {
+      reportFailure(
+        path,
+        new YoloTrtError('ERR_INTERNAL', `could not write labels/crops: ${errorMessage(err)}`),
       );
     }
   };
@@ -266,13 +360,34 @@ async function predictWith(
           if (s === undefined)
             reportFailure(d.path, new YoloTrtError('ERR_INTERNAL', 'no result for this image'));
           else if (!s.ok) reportFailure(d.path, s.error);
-          else await emit(d.path, d.image, s.result, saves);
+          else {
+            await emit(d.path, d.image, s.result, saves);
+            await saveExtras(d.path, s.result);
+          }
         }
         progress.tick();
       }
       saving = Promise.all(saves);
     }
     await saving;
+    for (const video of videos) {
+      try {
+        await predictVideo(detector.stream(video, { vidStride: options.vidStride }), video, {
+          vidStride: options.vidStride,
+          writeJsonl: sink === null ? null : (line) => sink.write(line),
+          print: (line) => progress.print(ctx.stdout, line),
+          saveDir,
+          saveVideo: saveImages,
+          saveTxt: options.saveTxt === true,
+          saveConf: options.saveConf === true,
+          saveCrop: options.saveCrop === true,
+          plot,
+          onResult: (r) => totals.add(r.speed),
+        });
+      } catch (err) {
+        reportFailure(video, err);
+      }
+    }
   } finally {
     progress.stop();
     await sink?.close();
@@ -282,6 +397,6 @@ async function predictWith(
     info.write(`${formatSpeedLine(totals.mean(), Math.min(batchSize, detector.maxBatch), inputSize)}\n`);
   if (sink !== null && !jsonlToStdout)
     info.write(`${totals.count} result lines written to ${options.jsonl}\n`);
-  if (options.save !== undefined) info.write(`Results saved to ${options.save}\n`);
+  if (saveDir !== null) info.write(`Results saved to ${saveDir}\n`);
   return exitCode;
 }

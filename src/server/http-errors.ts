@@ -72,6 +72,10 @@ const STATUS_OF_LIBRARY_CODE: Readonly<Record<ErrorCode, number>> = {
   ERR_CUDA: 500,
   ERR_ENGINE_INCOMPATIBLE: 400,
   ERR_NATIVE_LOAD: 500,
+  // Dataset and source errors come from val/stream, which the server does not offer.
+  ERR_DATASET: 400,
+  ERR_SOURCE: 400,
+  ERR_FFMPEG_NOT_FOUND: 500,
   ERR_INTERNAL: 500,
 };
 
