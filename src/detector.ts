@@ -15,7 +15,8 @@ import {
   type DetectorOptions,
   type ResolvedDetectorOptions,
 } from './options.js';
-import type { DetectResult, Detection } from './results.js';
+import type { DetectResult, Detection, ImageStats } from './results.js';
+import { IMAGE_STATS_FIELDS } from './native/binding.js';
 
 export type SettledResult = { ok: true; result: DetectResult } | { ok: false; error: YoloTrtError };
 
@@ -254,8 +255,15 @@ export class Detector {
         name: names[cls] ?? `class${cls}`,
       });
     }
-    return { detections, width, height, speed: r.speed };
+    if (r.imageStats === undefined) return { detections, width, height, speed: r.speed };
+    return { detections, width, height, speed: r.speed, imageStats: toImageStats(r.imageStats) };
   }
+}
+
+function toImageStats(values: Float64Array): ImageStats {
+  const stats = {} as Record<(typeof IMAGE_STATS_FIELDS)[number], number>;
+  IMAGE_STATS_FIELDS.forEach((field, i) => (stats[field] = values[i] ?? Number.NaN));
+  return stats;
 }
 
 function isEngineFile(file: string): boolean {
