@@ -39,6 +39,10 @@ export type ErrorCode =
   | 'ERR_ENGINE_INCOMPATIBLE'
   /** The native addon could not be loaded. */
   | 'ERR_NATIVE_LOAD'
+  /** A drift profile file is unreadable, malformed, or of an unknown format version. */
+  | 'ERR_PROFILE_INVALID'
+  /** A drift profile was made with another model (its sha256 differs from the served model's). */
+  | 'ERR_PROFILE_MODEL_MISMATCH'
   /** A bug: an invariant did not hold. Please report it. */
   | 'ERR_INTERNAL';
 

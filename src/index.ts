@@ -16,3 +16,5 @@ export type { PixelFormat, NativeCapabilities } from './native/binding.js';
 export type { ModelInfo, YoloTask } from './model/types.js';
 export type { BackendName } from './backends/backend.js';
 export { createServer, type ServerOptions, type ServedModelSpec, type ModelConfig } from './server/public.js';
+export type { ImageStats } from './results.js';
+export * from './monitoring/index.js';
