@@ -94,20 +94,23 @@ function seededRandom(seed: number): () => number {
 
 const FLOOR_P = 1e-300;
 
-export function compare(
+/**
+ * The comparison as a generator that yields after every permutation, so a caller on a server's event
+ * loop can spread the work (compareAsync); `compare` simply runs it to the end.
+ */
+export function* comparing(
   specs: readonly FeatureSpec[],
   reference: readonly BinnedImage[],
   window: readonly BinnedImage[],
   options: { permutations: number; seed?: number },
-): Comparison {
+): Generator<void, Comparison, void> {
   const ref = groupStats(specs, reference);
   const cur = groupStats(specs, window);
   const pValues = specs.map((s, f) =>
     featurePValue(s, ref.counts[f]!, ref.images[f]!, cur.counts[f]!, cur.images[f]!),
   );
-  const statistic = (ps: number[]) => ps.reduce((a, p) => a - Math.log(Math.max(p, FLOOR_P)), 0);
+  const statistic = (ps: readonly number[]) => ps.reduce((a, p) => a - Math.log(Math.max(p, FLOOR_P)), 0);
   const observed = statistic(pValues);
-  const minObserved = pValues.map((p) => p);
 
   const pooled = [...reference, ...window];
   const total = groupStats(specs, pooled);
@@ -116,6 +119,11 @@ export function compare(
   const random = seededRandom(options.seed ?? 0x5eed);
   let atLeast = 0;
   const minAtMost = new Array<number>(specs.length).fill(0);
+  // Buffers reused by every permutation (the loop would otherwise be dominated by garbage collection).
+  const counts = specs.map((s) => new Array<number>(s.bins).fill(0));
+  const refCounts = specs.map((s) => new Array<number>(s.bins).fill(0));
+  const images = new Array<number>(specs.length).fill(0);
+  const ps = new Array<number>(specs.length).fill(1);
   for (let b = 0; b < options.permutations; b++) {
     // Partial Fisher-Yates: the first m positions are this permutation's window.
     for (let i = 0; i < m; i++) {
@@ -124,18 +132,21 @@ export function compare(
       order[i] = order[j]!;
       order[j] = t;
     }
-    const counts = specs.map((s) => new Array<number>(s.bins).fill(0));
-    const images = new Array<number>(specs.length).fill(0);
+    for (const c of counts) c.fill(0);
+    images.fill(0);
     for (let i = 0; i < m; i++) addImage(counts, images, pooled[order[i]!]!, 1);
-    const ps = specs.map((s, f) => {
-      const refCounts = total.counts[f]!.map((v, k) => v - counts[f]![k]!);
-      return featurePValue(s, refCounts, total.images[f]! - images[f]!, counts[f]!, images[f]!);
-    });
+    let minP = 1;
+    for (let f = 0; f < specs.length; f++) {
+      const c = counts[f]!;
+      const r = refCounts[f]!;
+      const t = total.counts[f]!;
+      for (let k = 0; k < c.length; k++) r[k] = t[k]! - c[k]!;
+      ps[f] = featurePValue(specs[f]!, r, total.images[f]! - images[f]!, c, images[f]!);
+      minP = Math.min(minP, ps[f]!);
+    }
     if (statistic(ps) >= observed - 1e-9) atLeast++;
-    const minP = Math.min(...ps);
-    minObserved.forEach((p, f) => {
-      if (minP <= p * (1 + 1e-9)) minAtMost[f]! += 1;
-    });
+    for (let f = 0; f < specs.length; f++) if (minP <= pValues[f]! * (1 + 1e-9)) minAtMost[f]! += 1;
+    yield;
   }
   const B = options.permutations;
   return {
@@ -150,4 +161,29 @@ export function compare(
       images: cur.images[f]!,
     })),
   };
+}
+
+export function compare(...args: Parameters<typeof comparing>): Comparison {
+  const it = comparing(...args);
+  for (;;) {
+    const step = it.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** Like compare, giving the event loop a turn every `sliceMs` milliseconds of work. */
+export async function compareAsync(
+  ...[specs, reference, window, options]: [...Parameters<typeof comparing>]
+): Promise<Comparison> {
+  const it = comparing(specs, reference, window, options);
+  const sliceMs = 2;
+  let start = performance.now();
+  for (;;) {
+    const step = it.next();
+    if (step.done === true) return step.value;
+    if (performance.now() - start >= sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      start = performance.now();
+    }
+  }
 }

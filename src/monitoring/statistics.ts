@@ -90,7 +90,7 @@ function gammaQ(a: number, x: number): number {
     d = 1 / d;
     const delta = d * c;
     h *= delta;
-    if (Math.abs(delta - 1) < 1e-15) break;
+    if (Math.abs(delta - 1) < 1e-14) break;
   }
   return Math.min(1, Math.exp(lead) * h);
 }
@@ -117,37 +117,35 @@ export function homogeneityTest(
   current: readonly number[],
   effectiveSizes?: { reference: number; current: number },
 ): HomogeneityTest {
-  let r = [...reference];
-  let c = [...current];
-  const sr = r.reduce((a, b) => a + b, 0);
-  const sc = c.reduce((a, b) => a + b, 0);
+  const sr = sum(reference);
+  const sc = sum(current);
   if (sr === 0 || sc === 0) return { statistic: 0, degreesOfFreedom: 0, pValue: 1 };
-  if (effectiveSizes !== undefined) {
-    r = r.map((v) => (v * effectiveSizes.reference) / sr);
-    c = c.map((v) => (v * effectiveSizes.current) / sc);
-  }
-  const nr = r.reduce((a, b) => a + b, 0);
-  const nc = c.reduce((a, b) => a + b, 0);
+  // Scale factors to the effective sizes (1 when counts are used as they are).
+  const kr = effectiveSizes === undefined ? 1 : effectiveSizes.reference / sr;
+  const kc = effectiveSizes === undefined ? 1 : effectiveSizes.current / sc;
+  const nr = sr * kr;
+  const nc = sc * kc;
   const total = nr + nc;
   let statistic = 0;
   let bins = 0;
-  for (let i = 0; i < r.length; i++) {
-    const col = r[i]! + (c[i] ?? 0);
+  for (let i = 0; i < reference.length; i++) {
+    const r = reference[i]! * kr;
+    const c = (current[i] ?? 0) * kc;
+    const col = r + c;
     if (col === 0) continue;
     bins++;
     const er = (col * nr) / total;
     const ec = (col * nc) / total;
-    statistic += (r[i]! - er) ** 2 / er + ((c[i] ?? 0) - ec) ** 2 / ec;
+    statistic += (r - er) ** 2 / er + (c - ec) ** 2 / ec;
   }
   const degreesOfFreedom = bins - 1;
   return { statistic, degreesOfFreedom, pValue: chiSquareSurvival(statistic, degreesOfFreedom) };
 }
 
-/** Counts rescaled so they sum to `size` (an effective sample size), or as they are. */
-function rescale(counts: readonly number[], size: number | undefined): number[] {
-  if (size === undefined) return [...counts];
-  const s = counts.reduce((a, b) => a + b, 0);
-  return s === 0 ? [...counts] : counts.map((v) => (v * size) / s);
+function sum(values: readonly number[]): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return s;
 }
 
 /**
@@ -161,18 +159,22 @@ export function rankSumTest(
   current: readonly number[],
   effectiveSizes?: { reference: number; current: number },
 ): HomogeneityTest {
-  const r = rescale(reference, effectiveSizes?.reference);
-  const c = rescale(current, effectiveSizes?.current);
-  const n = r.reduce((a, b) => a + b, 0);
-  const m = c.reduce((a, b) => a + b, 0);
+  const sr = sum(reference);
+  const sc = sum(current);
+  if (sr === 0 || sc === 0) return { statistic: 0, degreesOfFreedom: 1, pValue: 1 };
+  const kr = effectiveSizes === undefined ? 1 : effectiveSizes.reference / sr;
+  const kc = effectiveSizes === undefined ? 1 : effectiveSizes.current / sc;
+  const n = sr * kr;
+  const m = sc * kc;
   const total = n + m;
-  if (n === 0 || m === 0 || total < 2) return { statistic: 0, degreesOfFreedom: 1, pValue: 1 };
+  if (total < 2) return { statistic: 0, degreesOfFreedom: 1, pValue: 1 };
   let below = 0;
   let rankSum = 0;
   let ties = 0;
-  for (let i = 0; i < r.length; i++) {
-    const t = r[i]! + (c[i] ?? 0);
-    rankSum += (c[i] ?? 0) * (below + (t + 1) / 2);
+  for (let i = 0; i < reference.length; i++) {
+    const c = (current[i] ?? 0) * kc;
+    const t = reference[i]! * kr + c;
+    rankSum += c * (below + (t + 1) / 2);
     ties += t * t * t - t;
     below += t;
   }
