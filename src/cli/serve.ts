@@ -12,6 +12,19 @@ export interface ServeOptions {
   backend?: string;
   logLevel?: string;
   demoPage?: boolean;
+  driftReference?: { name: string; path: string }[];
+  driftWindow?: number;
+  driftWindowMs?: number;
+  driftMinWindow?: number;
+}
+
+/** A positive integer flag (window sizes). */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1 || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`Expected a positive integer but received '${value}'.`);
+  }
+  return n;
 }
 
 /** `--model NAME=PATH`, repeatable. */
@@ -60,6 +73,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--backend <name>', 'auto | cpu | tensorrt, for every model without its own')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (default info)')
     .option('--no-demo-page', 'do not serve the demo page at /')
+    .option(
+      '--drift-reference <NAME=FILE>',
+      'monitor model NAME for drift against a profile from `yolo-trt profile` (repeatable)',
+      parseModelFlag,
+    )
+    .option('--drift-window <n>', 'drift window: the last N images (default 500)', parsePositiveInt)
+    .option('--drift-window-ms <ms>', 'drift window: also forget images older than this', parsePositiveInt)
+    .option(
+      '--drift-min-window <n>',
+      'no drift verdict before N images (10..50, default 25)',
+      parsePositiveInt,
+    )
     .addHelpText(
       'after',
       [

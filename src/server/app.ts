@@ -4,6 +4,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Detector } from '../detector.js';
 import { installBearerAuth } from './auth.js';
+import { DriftService, type ServerDriftOptions } from './drift-service.js';
 import type { ServerContext, ServerLimits } from './context.js';
 import { HttpError, toErrorReply } from './http-errors.js';
 import { ServerMetrics } from './metrics.js';
@@ -11,6 +12,7 @@ import type { ModelConfig } from './model-config.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelRepository } from './model-repository.js';
 import { registerDetectRoutes } from './routes/detect.js';
+import { registerDriftRoutes } from './routes/drift.js';
 import { registerKserveRoutes } from './routes/kserve.js';
 import { registerMiscRoutes } from './routes/misc.js';
 import { registerModelInfoRoutes } from './routes/model-info.js';
@@ -40,6 +42,8 @@ export interface ServerOptions {
   demoPage?: boolean;
   /** Process metrics (CPU, memory, event loop lag) in /metrics (default true). */
   processMetrics?: boolean;
+  /** Drift monitoring: reference profiles per model (--drift-reference) and window settings. */
+  drift?: ServerDriftOptions;
   /** How detectors are made (default: Detector.create). Tests inject fakes. */
   detectorFactory?: DetectorFactory;
 }
@@ -89,7 +93,16 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   });
   app.log.info({ source: gpu.source, gpus: gpu.devices.length, reason: gpu.reason }, 'GPU metrics');
 
+  const drift =
+    options.drift === undefined
+      ? undefined
+      : await DriftService.create(
+          options.drift,
+          new Map((options.models ?? []).map((m) => [m.name, m.path])),
+          metrics,
+        );
   const registry = new ModelRegistry({
+    observerFor: drift === undefined ? undefined : (model) => drift.observerFor(model),
     factory: options.detectorFactory ?? ((o) => Detector.create(o)),
     metrics,
     repository,
@@ -107,6 +120,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     limits,
     packageVersion: packageVersion(),
     shuttingDown: false,
+    drift,
   };
   app.decorate('yolo', ctx);
 
@@ -163,6 +177,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   registerDetectRoutes(app, ctx);
   registerModelInfoRoutes(app, ctx);
   registerRepositoryRoutes(app, ctx);
+  registerDriftRoutes(app, ctx);
   registerMiscRoutes(app, ctx, { demoPage: options.demoPage !== false });
 
   app.addHook('preClose', async () => {

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DriftService } from './drift-service.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferOutcome, RequestParams } from './model-instance.js';
 import type { ModelRegistry } from './model-registry.js';
@@ -20,6 +21,8 @@ export interface ServerContext {
   packageVersion: string;
   /** Set when shutdown begins: readiness turns false. */
   shuttingDown: boolean;
+  /** Drift monitors of the models with a reference profile (--drift-reference). */
+  drift?: DriftService | undefined;
 }
 
 declare module 'fastify' {

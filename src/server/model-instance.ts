@@ -6,6 +6,7 @@ import type { FailureReason, ServerMetrics } from './metrics.js';
 import type { ModelConfig } from './model-config.js';
 import { ModelStats, type StageMs } from './model-stats.js';
 import type { ServedDetector } from './served-detector.js';
+import type { ResultObserver } from './drift-service.js';
 
 /** Per-request thresholds, already validated by the route schemas (the detector re-checks them). */
 export interface RequestParams {
@@ -79,6 +80,7 @@ export class ModelInstance {
   #leases = 0;
   #leaseWaiters: (() => void)[] = [];
   #retired: Promise<void> | null = null;
+  readonly #observer: ResultObserver | undefined;
 
   constructor(init: {
     name: string;
@@ -88,7 +90,10 @@ export class ModelInstance {
     metrics: ServerMetrics;
     fingerprint: SourceFingerprint;
     config: ModelConfig;
+    /** Sees every successful result (drift monitoring); its detector is asked for image statistics. */
+    observer?: ResultObserver | undefined;
   }) {
+    this.#observer = init.observer;
     this.name = init.name;
     this.version = init.version;
     this.detector = init.detector;
@@ -183,7 +188,11 @@ export class ModelInstance {
   async #run(jobs: InferJob[], signal: AbortSignal): Promise<Settled<DetectResult[]>[]> {
     const first = jobs[0];
     if (first === undefined) return [];
-    const options = { ...first.params, signal };
+    const options = {
+      ...first.params,
+      signal,
+      ...(this.#observer === undefined ? {} : { imageStats: true }),
+    };
     let perJob: Settled<DetectResult[]>[];
     if (first.kind === 'images') {
       const flat = jobs.flatMap((j) => (j.kind === 'images' ? j.images : []));
@@ -224,6 +233,9 @@ export class ModelInstance {
         stages.postprocess += res.speed.postprocess;
         this.#metrics.imageStages(this.#labels, res.speed);
       }
+    }
+    if (this.#observer !== undefined) {
+      for (const r of perJob) if (r.ok) this.#observer.observe(r.value, first.kind === 'tensor');
     }
     this.stats.batch(images, stages);
     this.#metrics.batchExecuted(this.#labels, images);

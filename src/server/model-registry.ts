@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { ResultObserver } from './drift-service.js';
 import { YoloTrtError } from '../errors.js';
 import { HttpError } from './http-errors.js';
 import { mergeModelConfig, resolveBatching, type ModelConfig } from './model-config.js';
@@ -51,6 +52,8 @@ export interface RegistryOptions {
   /** Server-wide pixel limit handed to every detector. */
   limitInputPixels: number;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** Where a model's results go for drift monitoring (undefined: nowhere). */
+  observerFor?: ((model: string) => ResultObserver | undefined) | undefined;
 }
 
 export class ModelRegistry {
@@ -288,6 +291,7 @@ export class ModelRegistry {
           metrics: this.#o.metrics,
           fingerprint: fp,
           config: plan.config,
+          observer: this.#o.observerFor?.(e.name),
         });
         built.push(inst);
         await inst.warmUp();
