@@ -87,6 +87,48 @@ YOLO_HD uint8_t image_stats_add_pixel(ImageStatsAccum* a, int r, int g, int b) {
   return y;
 }
 
+// Folds one row of w content pixels in (planar R, G, B rows; the same pointer three times for gray) and
+// writes their luminance to luma_out. Sums are kept in locals for the row and added once: writing
+// luma_out (bytes may alias anything) would otherwise force every accumulator through memory per pixel.
+YOLO_HD void image_stats_add_row(ImageStatsAccum* a, const uint8_t* r, const uint8_t* g, const uint8_t* b, int w,
+                                 uint8_t* luma_out) {
+  uint64_t s0 = 0, s1 = 0, s2 = 0, q0 = 0, q1 = 0, q2 = 0, ls = 0, lq = 0, rgq = 0, ybq = 0;
+  int64_t rgs = 0, ybs = 0;
+  for (int x = 0; x < w; ++x) {
+    const int rv = r[x], gv = g[x], bv = b[x];
+    s0 += static_cast<uint64_t>(rv);
+    s1 += static_cast<uint64_t>(gv);
+    s2 += static_cast<uint64_t>(bv);
+    q0 += static_cast<uint64_t>(rv * rv);
+    q1 += static_cast<uint64_t>(gv * gv);
+    q2 += static_cast<uint64_t>(bv * bv);
+    const uint8_t y = luma_bt601(rv, gv, bv);
+    ls += y;
+    lq += static_cast<uint64_t>(y) * y;
+    const int rg = rv - gv;
+    const int yb2 = rv + gv - 2 * bv;
+    rgs += rg;
+    rgq += static_cast<uint64_t>(rg * rg);
+    ybs += yb2;
+    ybq += static_cast<uint64_t>(yb2 * yb2);
+    a->luma_hist[y] += 1;
+    luma_out[x] = y;
+  }
+  a->pixels += static_cast<uint64_t>(w);
+  a->sum[0] += s0;
+  a->sum[1] += s1;
+  a->sum[2] += s2;
+  a->sum_sq[0] += q0;
+  a->sum_sq[1] += q1;
+  a->sum_sq[2] += q2;
+  a->luma_sum += ls;
+  a->luma_sq += lq;
+  a->rg_sum += rgs;
+  a->rg_sq += rgq;
+  a->yb2_sum += ybs;
+  a->yb2_sq += ybq;
+}
+
 // The 3x3 Laplacian at a pixel from its 4-neighbourhood of luminance values.
 YOLO_HD int laplacian_3x3(int up, int left, int centre, int right, int down) {
   return up + left + right + down - 4 * centre;
@@ -96,12 +138,16 @@ YOLO_HD int laplacian_3x3(int up, int left, int centre, int right, int down) {
 // below it (luminance, w values each).
 YOLO_HD void image_stats_add_laplacian_row(ImageStatsAccum* a, const uint8_t* above, const uint8_t* mid,
                                            const uint8_t* below, int w) {
+  int64_t sum = 0;
+  uint64_t sq = 0;
   for (int x = 1; x + 1 < w; ++x) {
     const int v = laplacian_3x3(above[x], mid[x - 1], mid[x], mid[x + 1], below[x]);
-    a->lap_n += 1;
-    a->lap_sum += v;
-    a->lap_sq += static_cast<uint64_t>(v * v);
+    sum += v;
+    sq += static_cast<uint64_t>(v * v);
   }
+  if (w > 2) a->lap_n += static_cast<uint64_t>(w - 2);
+  a->lap_sum += sum;
+  a->lap_sq += sq;
 }
 
 YOLO_HD void image_stats_merge(ImageStatsAccum* into, const ImageStatsAccum* from) {

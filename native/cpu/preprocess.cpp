@@ -211,7 +211,7 @@ class BandStats {
     const uint8_t* g = kPlanes<F> == 1 ? row : row + w_;
     const uint8_t* b = kPlanes<F> == 1 ? row : row + 2 * w_;
     if (count) {
-      for (int x = 0; x < w_; ++x) l[x] = image_stats_add_pixel(acc_, r[x], g[x], b[x]);
+      image_stats_add_row(acc_, r, g, b, w_, l);
     } else {
       for (int x = 0; x < w_; ++x) l[x] = luma_bt601(r[x], g[x], b[x]);
     }
