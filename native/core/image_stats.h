@@ -88,45 +88,51 @@ YOLO_HD uint8_t image_stats_add_pixel(ImageStatsAccum* a, int r, int g, int b) {
 }
 
 // Folds one row of w content pixels in (planar R, G, B rows; the same pointer three times for gray) and
-// writes their luminance to luma_out. Sums are kept in locals for the row and added once: writing
-// luma_out (bytes may alias anything) would otherwise force every accumulator through memory per pixel.
+// writes their luminance to luma_out. Sums are kept in 32-bit locals over chunks of kStatsChunk pixels
+// (no overflow: 4096 * 510^2 < 2^32) and added to the accumulator once per chunk, so the loop has no
+// memory dependencies and vectorises; the histogram, a scatter, is a second loop over luma_out.
+constexpr int kStatsChunk = 4096;
+
 YOLO_HD void image_stats_add_row(ImageStatsAccum* a, const uint8_t* r, const uint8_t* g, const uint8_t* b, int w,
                                  uint8_t* luma_out) {
-  uint64_t s0 = 0, s1 = 0, s2 = 0, q0 = 0, q1 = 0, q2 = 0, ls = 0, lq = 0, rgq = 0, ybq = 0;
-  int64_t rgs = 0, ybs = 0;
-  for (int x = 0; x < w; ++x) {
-    const int rv = r[x], gv = g[x], bv = b[x];
-    s0 += static_cast<uint64_t>(rv);
-    s1 += static_cast<uint64_t>(gv);
-    s2 += static_cast<uint64_t>(bv);
-    q0 += static_cast<uint64_t>(rv * rv);
-    q1 += static_cast<uint64_t>(gv * gv);
-    q2 += static_cast<uint64_t>(bv * bv);
-    const uint8_t y = luma_bt601(rv, gv, bv);
-    ls += y;
-    lq += static_cast<uint64_t>(y) * y;
-    const int rg = rv - gv;
-    const int yb2 = rv + gv - 2 * bv;
-    rgs += rg;
-    rgq += static_cast<uint64_t>(rg * rg);
-    ybs += yb2;
-    ybq += static_cast<uint64_t>(yb2 * yb2);
-    a->luma_hist[y] += 1;
-    luma_out[x] = y;
+  for (int x0 = 0; x0 < w; x0 += kStatsChunk) {
+    const int x1 = w - x0 < kStatsChunk ? w : x0 + kStatsChunk;
+    uint32_t s0 = 0, s1 = 0, s2 = 0, q0 = 0, q1 = 0, q2 = 0, ls = 0, lq = 0, rgq = 0, ybq = 0;
+    int32_t rgs = 0, ybs = 0;
+    for (int x = x0; x < x1; ++x) {
+      const uint32_t rv = r[x], gv = g[x], bv = b[x];
+      s0 += rv;
+      s1 += gv;
+      s2 += bv;
+      q0 += rv * rv;
+      q1 += gv * gv;
+      q2 += bv * bv;
+      const uint32_t y = (rv * 4899u + gv * 9617u + bv * 1868u + (1u << 13)) >> 14;  // luma_bt601
+      ls += y;
+      lq += y * y;
+      const int32_t rg = static_cast<int32_t>(rv) - static_cast<int32_t>(gv);
+      const int32_t yb2 = static_cast<int32_t>(rv + gv) - 2 * static_cast<int32_t>(bv);
+      rgs += rg;
+      rgq += static_cast<uint32_t>(rg * rg);
+      ybs += yb2;
+      ybq += static_cast<uint32_t>(yb2 * yb2);
+      luma_out[x] = static_cast<uint8_t>(y);
+    }
+    a->sum[0] += s0;
+    a->sum[1] += s1;
+    a->sum[2] += s2;
+    a->sum_sq[0] += q0;
+    a->sum_sq[1] += q1;
+    a->sum_sq[2] += q2;
+    a->luma_sum += ls;
+    a->luma_sq += lq;
+    a->rg_sum += rgs;
+    a->rg_sq += rgq;
+    a->yb2_sum += ybs;
+    a->yb2_sq += ybq;
   }
+  for (int x = 0; x < w; ++x) a->luma_hist[luma_out[x]] += 1;
   a->pixels += static_cast<uint64_t>(w);
-  a->sum[0] += s0;
-  a->sum[1] += s1;
-  a->sum[2] += s2;
-  a->sum_sq[0] += q0;
-  a->sum_sq[1] += q1;
-  a->sum_sq[2] += q2;
-  a->luma_sum += ls;
-  a->luma_sq += lq;
-  a->rg_sum += rgs;
-  a->rg_sq += rgq;
-  a->yb2_sum += ybs;
-  a->yb2_sq += ybq;
 }
 
 // The 3x3 Laplacian at a pixel from its 4-neighbourhood of luminance values.
