@@ -33,3 +33,12 @@ export {
   type Thresholds,
 } from './drift.js';
 export { collectFeatures, createProfile, DetectorMonitor, type ProfileOptions } from './detector-monitor.js';
+export {
+  CaptureSink,
+  imageExtension,
+  yoloLabels,
+  type CaptureOptions,
+  type CapturePolicies,
+  type CaptureReason,
+  type CaptureStats,
+} from './capture.js';
