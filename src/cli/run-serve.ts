@@ -40,6 +40,16 @@ export async function runServe(options: ServeOptions, ctx: CliContext): Promise<
   const token = options.token ?? process.env['YOLO_TRT_TOKEN'] ?? file.token;
   const references = { ...file.drift?.references };
   for (const r of options.driftReference ?? []) references[r.name] = r.path;
+  const capture = { ...file.capture };
+  for (const c of options.capture ?? []) {
+    capture[c.name] = {
+      ...capture[c.name],
+      dir: c.path,
+      ...(options.captureRate === undefined ? {} : { rate: options.captureRate }),
+      ...(options.captureLowConfidence === undefined ? {} : { lowConfidence: options.captureLowConfidence }),
+      ...(options.captureDrift === true ? { driftAlert: true } : {}),
+    };
+  }
   const drift =
     Object.keys(references).length === 0
       ? undefined
@@ -65,6 +75,7 @@ export async function runServe(options: ServeOptions, ctx: CliContext): Promise<
       logger: { level: logLevel },
       demoPage: options.demoPage !== false && file.demoPage !== false,
       ...(drift === undefined ? {} : { drift }),
+      ...(Object.keys(capture).length === 0 ? {} : { capture }),
     });
   } catch (err) {
     // Repository problems found at start (a path outside it, a model without versions) are HttpErrors.

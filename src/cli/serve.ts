@@ -16,6 +16,19 @@ export interface ServeOptions {
   driftWindow?: number;
   driftWindowMs?: number;
   driftMinWindow?: number;
+  capture?: { name: string; path: string }[];
+  captureRate?: number;
+  captureLowConfidence?: number;
+  captureDrift?: boolean;
+}
+
+/** A number in 0..1 (capture rates and confidences). */
+export function parseUnit(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) {
+    throw new InvalidArgumentError(`Expected a number between 0 and 1 but received '${value}'.`);
+  }
+  return n;
 }
 
 /** A positive integer flag (window sizes). */
@@ -80,6 +93,14 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--drift-window <n>', 'drift window: the last N images (default 500)', parsePositiveInt)
     .option('--drift-window-ms <ms>', 'drift window: also forget images older than this', parsePositiveInt)
+    .option(
+      '--capture <NAME=DIR>',
+      'capture images of model NAME for retraining into DIR, an Ultralytics dataset (repeatable)',
+      parseModelFlag,
+    )
+    .option('--capture-rate <r>', 'capture this share of all images (0..1)', parseUnit)
+    .option('--capture-low-confidence <c>', 'capture images with a detection scoring below c', parseUnit)
+    .option('--capture-drift', 'capture every image while the model is in drift alert')
     .option(
       '--drift-min-window <n>',
       'no drift verdict before N images (10..50, default 25)',

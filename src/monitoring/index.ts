@@ -42,3 +42,12 @@ export {
   type CaptureReason,
   type CaptureStats,
 } from './capture.js';
+export {
+  AgreementTracker,
+  DEFAULT_ROLLBACK,
+  MATCH_IOU,
+  matchDetections,
+  rollbackReason,
+  type AgreementStats,
+  type RollbackThresholds,
+} from './agreement.js';

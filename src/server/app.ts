@@ -4,7 +4,8 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Detector } from '../detector.js';
 import { installBearerAuth } from './auth.js';
-import { DriftService, type ServerDriftOptions } from './drift-service.js';
+import { CaptureService, type ServerCaptureOptions } from './capture-service.js';
+import { DriftService, combineObservers, type ServerDriftOptions } from './drift-service.js';
 import type { ServerContext, ServerLimits } from './context.js';
 import { HttpError, toErrorReply } from './http-errors.js';
 import { ServerMetrics } from './metrics.js';
@@ -44,6 +45,8 @@ export interface ServerOptions {
   processMetrics?: boolean;
   /** Drift monitoring: reference profiles per model (--drift-reference) and window settings. */
   drift?: ServerDriftOptions;
+  /** Capture for retraining: per model, a dataset directory and sampling policies. */
+  capture?: ServerCaptureOptions;
   /** How detectors are made (default: Detector.create). Tests inject fakes. */
   detectorFactory?: DetectorFactory;
 }
@@ -101,8 +104,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
           new Map((options.models ?? []).map((m) => [m.name, m.path])),
           metrics,
         );
+  const capture =
+    options.capture === undefined
+      ? undefined
+      : new CaptureService(options.capture, metrics, (model) => drift?.lastAlert(model) ?? false);
   const registry = new ModelRegistry({
-    observerFor: drift === undefined ? undefined : (model) => drift.observerFor(model),
+    observerFor: (model) => combineObservers(drift?.observerFor(model), capture?.observerFor(model)),
     factory: options.detectorFactory ?? ((o) => Detector.create(o)),
     metrics,
     repository,
@@ -121,6 +128,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     packageVersion: packageVersion(),
     shuttingDown: false,
     drift,
+    capture,
   };
   app.decorate('yolo', ctx);
 
@@ -193,6 +201,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   // Runs after the HTTP server stopped and running requests finished: drain and dispose the models.
   app.addHook('onClose', async () => {
     await registry.close();
+    await capture?.flush();
   });
 
   try {
@@ -201,6 +210,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     if (repository !== undefined) for (const n of await repository.list()) names.add(n);
     // Sequential: loads compete for the same cores, and an error names the model that failed.
     for (const name of [...names].sort()) await registry.load(name);
+    if (capture !== undefined) {
+      for (const inst of registry.instances()) await capture.open(inst.name, inst.detector.model.names);
+    }
     await app.ready();
   } catch (err) {
     await registry.close().catch(() => undefined);

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CaptureService } from './capture-service.js';
 import type { DriftService } from './drift-service.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferOutcome, RequestParams } from './model-instance.js';
@@ -23,6 +24,8 @@ export interface ServerContext {
   shuttingDown: boolean;
   /** Drift monitors of the models with a reference profile (--drift-reference). */
   drift?: DriftService | undefined;
+  /** Capture for retraining of the models configured for it. */
+  capture?: CaptureService | undefined;
 }
 
 declare module 'fastify' {

@@ -18,9 +18,23 @@ export interface ServerDriftOptions extends Omit<DriftOptions, 'now'> {
   references: Record<string, string>;
 }
 
-/** What a model instance calls with its results (and whether it asks the detector for image stats). */
+/** What a model instance calls with its successful results, and the encoded images behind them. */
 export interface ResultObserver {
-  observe(results: readonly DetectResult[], tensorInput: boolean): void;
+  /** Ask the detector for the image statistics measured in the letterbox pass. */
+  readonly wantsImageStats: boolean;
+  observe(results: readonly DetectResult[], tensorInput: boolean, images?: readonly Uint8Array[]): void;
+}
+
+/** Several observers as one (drift and capture of the same model). */
+export function combineObservers(...observers: (ResultObserver | undefined)[]): ResultObserver | undefined {
+  const list = observers.filter((o): o is ResultObserver => o !== undefined);
+  if (list.length <= 1) return list[0];
+  return {
+    wantsImageStats: list.some((o) => o.wantsImageStats),
+    observe: (results, tensorInput, images) => {
+      for (const o of list) o.observe(results, tensorInput, images);
+    },
+  };
 }
 
 /** Reports are recomputed at most this often (a scrape and an API call in the same second share one). */
@@ -29,6 +43,7 @@ const REPORT_TTL_MS = 1000;
 export class DriftService {
   readonly #monitors = new Map<string, DriftMonitor>();
   readonly #cache = new Map<string, { at: number; report: Promise<DriftReport> }>();
+  readonly #lastAlert = new Map<string, boolean>();
 
   private constructor() {}
 
@@ -76,6 +91,7 @@ export class DriftService {
     const monitor = this.#monitors.get(model);
     if (monitor === undefined) return undefined;
     return {
+      wantsImageStats: true,
       observe: (results, tensorInput) => {
         for (const r of results) monitor.observe(extractFeatures(r, { tensorInput }));
       },
@@ -91,8 +107,14 @@ export class DriftService {
     if (cached !== undefined && now - cached.at < REPORT_TTL_MS) return cached.report;
     const report = monitor.reportAsync();
     this.#cache.set(model, { at: now, report });
+    report.then((r) => this.#lastAlert.set(model, r.alert)).catch(() => undefined);
     report.catch(() => this.#cache.delete(model));
     return report;
+  }
+
+  /** The alert of the model's last computed report (no computation: for the capture policy). */
+  lastAlert(model: string): boolean {
+    return this.#lastAlert.get(model) ?? false;
   }
 
   #registerGauges(metrics: ServerMetrics): void {

@@ -191,7 +191,7 @@ export class ModelInstance {
     const options = {
       ...first.params,
       signal,
-      ...(this.#observer === undefined ? {} : { imageStats: true }),
+      ...(this.#observer?.wantsImageStats === true ? { imageStats: true } : {}),
     };
     let perJob: Settled<DetectResult[]>[];
     if (first.kind === 'images') {
@@ -234,8 +234,14 @@ export class ModelInstance {
         this.#metrics.imageStages(this.#labels, res.speed);
       }
     }
-    if (this.#observer !== undefined) {
-      for (const r of perJob) if (r.ok) this.#observer.observe(r.value, first.kind === 'tensor');
+    // Jobs of one batch share their kind, so perJob[i] is jobs[i]'s outcome either way.
+    const observer = this.#observer;
+    if (observer !== undefined) {
+      perJob.forEach((r, i) => {
+        const job = jobs[i]!;
+        if (r.ok)
+          observer.observe(r.value, job.kind === 'tensor', job.kind === 'images' ? job.images : undefined);
+      });
     }
     this.stats.batch(images, stages);
     this.#metrics.batchExecuted(this.#labels, images);

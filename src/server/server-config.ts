@@ -3,6 +3,7 @@ import path from 'node:path';
 import { YoloTrtError, invalidOption } from '../errors.js';
 import type { ServedModelSpec } from './app.js';
 import type { ServerDriftOptions } from './drift-service.js';
+import type { ServerCaptureOptions } from './capture-service.js';
 import type { ServerLimits } from './context.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 
@@ -33,6 +34,7 @@ export interface ServeFileConfig {
   logLevel?: string;
   demoPage?: boolean;
   drift?: ServerDriftOptions;
+  capture?: ServerCaptureOptions;
 }
 
 const TOP_KEYS = [
@@ -46,6 +48,7 @@ const TOP_KEYS = [
   'logLevel',
   'demoPage',
   'drift',
+  'capture',
 ];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -92,6 +95,7 @@ export function parseServeConfig(json: unknown, baseDir: string, where: string):
     if (typeof o.demoPage !== 'boolean') throw invalidOption(`${where}: demoPage`, 'a boolean', o.demoPage);
     out.demoPage = o.demoPage;
   }
+  if (o.capture !== undefined) out.capture = parseCapture(o.capture, baseDir, `${where}: capture`);
   if (o.drift !== undefined) out.drift = parseDrift(o.drift, baseDir, `${where}: drift`);
   if (o.defaults !== undefined) out.defaults = parseModelConfig(o.defaults, `${where}: defaults`);
   if (o.limits !== undefined) out.limits = parseLimits(o.limits, `${where}: limits`);
@@ -140,6 +144,38 @@ function parseDrift(v: unknown, baseDir: string, where: string): ServerDriftOpti
     references[name] = path.resolve(baseDir, file);
   }
   return { ...(o as Omit<ServerDriftOptions, 'references'>), references };
+}
+
+const CAPTURE_KEYS = [
+  'dir',
+  'rate',
+  'lowConfidence',
+  'driftAlert',
+  'classQuota',
+  'maxFiles',
+  'maxBytes',
+  'queueSize',
+];
+
+/** The `capture` section: model name -> { dir, policies, bounds }; values checked by CaptureSink. */
+function parseCapture(v: unknown, baseDir: string, where: string): ServerCaptureOptions {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw invalidOption(where, 'an object of model name -> { dir, rate, ... }', v);
+  }
+  const out: ServerCaptureOptions = {};
+  for (const [name, c] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof c !== 'object' || c === null || Array.isArray(c))
+      throw invalidOption(`${where}.${name}`, 'an object', c);
+    const o = c as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (!CAPTURE_KEYS.includes(k))
+        throw invalidOption(`${where}.${name}: key`, `one of ${CAPTURE_KEYS.join(', ')}`, k);
+    }
+    if (typeof o.dir !== 'string' || o.dir === '')
+      throw invalidOption(`${where}.${name}.dir`, 'a directory', o.dir);
+    out[name] = { ...(o as Omit<ServerCaptureOptions[string], 'dir'>), dir: path.resolve(baseDir, o.dir) };
+  }
+  return out;
 }
 
 function parseLimits(v: unknown, where: string): Partial<ServerLimits> {
