@@ -16,7 +16,8 @@ import {
   type DetectorOptions,
   type ResolvedDetectorOptions,
 } from './options.js';
-import type { DetectResult, Detection } from './results.js';
+import type { DetectResult, Detection, ImageStats } from './results.js';
+import { IMAGE_STATS_FIELDS } from './native/binding.js';
 import { Results, type ResultsContext } from './results/results.js';
 import { validate, type ValOptions, type ValResult } from './val/validate.js';
 import { iterateSource, type SourceOptions } from './sources/iterate.js';
@@ -466,8 +467,16 @@ export class Detector {
         name: names[cls] ?? `class${cls}`,
       });
     }
-    return new Results({ detections, width, height, speed: r.speed }, context);
+    const base: DetectResult = { detections, width, height, speed: r.speed };
+    if (r.imageStats !== undefined) base.imageStats = toImageStats(r.imageStats);
+    return new Results(base, context);
   }
+}
+
+function toImageStats(values: Float64Array): ImageStats {
+  const stats = {} as Record<(typeof IMAGE_STATS_FIELDS)[number], number>;
+  IMAGE_STATS_FIELDS.forEach((field, i) => (stats[field] = values[i] ?? Number.NaN));
+  return stats;
 }
 
 function isEngineFile(file: string): boolean {

@@ -45,6 +45,10 @@ export type ErrorCode =
   | 'ERR_SOURCE'
   /** Video and streams need a system `ffmpeg` (and `ffprobe`) on PATH or in YOLO_TRT_FFMPEG; none was found. */
   | 'ERR_FFMPEG_NOT_FOUND'
+  /** A drift profile file is unreadable, malformed, or of an unknown format version. */
+  | 'ERR_PROFILE_INVALID'
+  /** A drift profile was made with another model (its sha256 differs from the served model's). */
+  | 'ERR_PROFILE_MODEL_MISMATCH'
   /** A bug: an invariant did not hold. Please report it. */
   | 'ERR_INTERNAL';
 

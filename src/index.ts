@@ -29,3 +29,5 @@ export { VAL_DEFAULTS, type ValOptions, type ValResult, type ValClassRow } from 
 export type { SourceOptions, SourceItem } from './sources/iterate.js';
 export type { FetchLimits } from './sources/url.js';
 export { ByteTracker, TRACKER_DEFAULTS, type TrackerOptions } from './track/byte-tracker.js';
+export type { ImageStats } from './results.js';
+export * from './monitoring/index.js';

@@ -23,6 +23,12 @@ export interface DetectOptions {
   classes?: readonly number[] | null;
   /** Class-agnostic NMS. Default false. */
   agnostic?: boolean;
+  /**
+   * Also measure the image's content statistics (means, spread, contrast, sharpness, colourfulness) in
+   * the letterbox pass, for drift monitoring: see `DetectResult.imageStats`. CPU backend only for now.
+   * Default false.
+   */
+  imageStats?: boolean;
   signal?: AbortSignal;
 }
 
@@ -114,7 +120,14 @@ export function resolveDetectParams(
   }
   let classes = base.classes;
   if (o.classes !== undefined) classes = checkClasses(o.classes, numClasses);
-  return { conf, iou, maxDet, agnostic, classes };
+  let imageStats = base.imageStats;
+  if (o.imageStats !== undefined) {
+    if (typeof o.imageStats !== 'boolean') throw invalidOption('imageStats', 'a boolean', o.imageStats);
+    imageStats = o.imageStats;
+  }
+  return imageStats === undefined
+    ? { conf, iou, maxDet, agnostic, classes }
+    : { conf, iou, maxDet, agnostic, classes, imageStats };
 }
 
 function checkClasses(v: unknown, numClasses: number): readonly number[] | null {

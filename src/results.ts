@@ -20,10 +20,34 @@ export interface Speed {
   postprocess: number;
 }
 
+/**
+ * Content statistics of one image, measured natively in the letterbox pass over the resized image (never
+ * the padding), with `imageStats: true`. Channel values are 0..255.
+ */
+export interface ImageStats {
+  meanR: number;
+  meanG: number;
+  meanB: number;
+  stdR: number;
+  stdG: number;
+  stdB: number;
+  /** BT.601 luminance (OpenCV's RGB2GRAY byte): mean and standard deviation. */
+  lumaMean: number;
+  lumaStd: number;
+  /** p95 - p5 of the luminance. */
+  contrast: number;
+  /** Variance of the 3x3 Laplacian of the luminance (interior pixels). */
+  sharpness: number;
+  /** Hasler and Suesstrunk's colourfulness metric. */
+  colorfulness: number;
+}
+
 export interface DetectResult {
   detections: Detection[];
   /** Original image size. */
   width: number;
   height: number;
   speed: Speed;
+  /** With the `imageStats` option, where the backend measures them (the CPU backend). */
+  imageStats?: ImageStats;
 }

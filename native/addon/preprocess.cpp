@@ -1,10 +1,12 @@
-// preprocess(images, options) -> Promise<{ tensor, geometry, msPerImage }>. See src/native/binding.ts.
+// preprocess(images, options) -> Promise<{ tensor, geometry, msPerImage, stats? }>. See src/native/binding.ts.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "../core/error.h"
+#include "../core/image_stats.h"
 #include "../cpu/preprocess.h"
 #include "image_args.h"
 #include "js_args.h"
@@ -50,6 +52,8 @@ class PreprocessWorker final : public PromiseWorker {
     options_.dst_h = get_int(options, "height", "options.height", 1, kMaxSide, code::kInvalidOption);
     options_.dtype = parse_dtype(options);
     options_.threads = get_int(options, "threads", "options.threads", 1, kMaxThreads, code::kInvalidOption);
+    const Napi::Value stats = options.Get("stats");
+    if (!stats.IsUndefined()) want_stats_ = get_bool(options, "stats", "options.stats");
 
     views_.resize(n);
     inputs_.reserve(n);
@@ -74,12 +78,14 @@ class PreprocessWorker final : public PromiseWorker {
       output_buffer_ = Napi::Persistent(buffer);
     }
     geometry_.resize(n);
+    if (want_stats_) stats_.resize(static_cast<size_t>(n) * kImageStatsCount);
   }
 
  protected:
   void Run() override {
     const auto start = std::chrono::steady_clock::now();
-    cpu::preprocess_batch(views_.data(), views_.size(), options_, out_data_, geometry_.data());
+    cpu::preprocess_batch(views_.data(), views_.size(), options_, out_data_, geometry_.data(),
+                          want_stats_ ? stats_.data() : nullptr);
     const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
     ms_per_image_ = elapsed.count() / static_cast<double>(views_.size());
   }
@@ -94,6 +100,11 @@ class PreprocessWorker final : public PromiseWorker {
     }
     result.Set("geometry", geometry);
     result.Set("msPerImage", Napi::Number::New(env, ms_per_image_));
+    if (want_stats_) {
+      Napi::Float64Array stats = Napi::Float64Array::New(env, stats_.size());
+      std::copy(stats_.begin(), stats_.end(), stats.Data());
+      result.Set("stats", stats);
+    }
     return result;
   }
 
@@ -170,6 +181,8 @@ class PreprocessWorker final : public PromiseWorker {
   size_t elements_ = 0;
   std::vector<yolo::LetterboxGeometry> geometry_;
   double ms_per_image_ = 0.0;
+  bool want_stats_ = false;
+  std::vector<double> stats_;  // kImageStatsCount per image (options.stats)
 };
 
 }  // namespace

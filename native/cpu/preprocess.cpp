@@ -8,6 +8,7 @@
 #include "preprocess.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -193,23 +194,76 @@ class ContentRows {
   int key_[2] = {-1, -1};
 };
 
-// Writes output rows [y_begin, y_end) of one image (3 planes of dst_w x dst_h elements of T).
+// Content statistics of one band (core/image_stats.h). The band folds in the pixels of its own content
+// rows and the Laplacian centred on them, so it also resizes the content row just above and just below
+// (luminance only, nothing written): two extra rows per band, no second pass over the image.
+template <PixelFormat F>
+class BandStats {
+ public:
+  BandStats(ImageStatsAccum* acc, int w) : acc_(acc), w_(w) {
+    for (auto& l : luma_) l.resize(static_cast<size_t>(w));
+  }
+
+  // Luminance of a planar content row into ring slot `slot`; folds the pixels in when `count`.
+  void add_row(const uint8_t* __restrict row, int content_y, bool count) {
+    uint8_t* __restrict l = luma_[static_cast<size_t>(content_y % 3)].data();
+    const uint8_t* r = row;
+    const uint8_t* g = kPlanes<F> == 1 ? row : row + w_;
+    const uint8_t* b = kPlanes<F> == 1 ? row : row + 2 * w_;
+    if (count) {
+      image_stats_add_row(acc_, r, g, b, w_, l);
+    } else {
+      for (int x = 0; x < w_; ++x) l[x] = luma_bt601(r[x], g[x], b[x]);
+    }
+  }
+
+  // Folds the Laplacian centred on content row `centre` (rows centre - 1 .. centre + 1 must be in the ring).
+  void add_laplacian(int centre) {
+    image_stats_add_laplacian_row(acc_, luma_[static_cast<size_t>((centre + 2) % 3)].data(),
+                                  luma_[static_cast<size_t>(centre % 3)].data(),
+                                  luma_[static_cast<size_t>((centre + 1) % 3)].data(), w_);
+  }
+
+ private:
+  ImageStatsAccum* acc_;
+  int w_;
+  std::vector<uint8_t> luma_[3];
+};
+
+// Writes output rows [y_begin, y_end) of one image (3 planes of dst_w x dst_h elements of T), and folds
+// the band's content statistics into `stats` when it is not null.
 template <PixelFormat F, typename T>
 void letterbox_band(const ImageView& img, const ImagePlan& plan, int dst_w, int dst_h, const T* lut, T* out,
-                    int y_begin, int y_end) {
+                    int y_begin, int y_end, ImageStatsAccum* stats) {
   const LetterboxGeometry& g = plan.geometry;
   const size_t plane = static_cast<size_t>(dst_w) * static_cast<size_t>(dst_h);
   const T pad = lut[kLetterboxPad];
   ContentRows<F> content(img, plan);
   std::vector<uint8_t> row(static_cast<size_t>(g.new_w) * kPlanes<F>);
   const int right = dst_w - g.left - g.new_w;
+  // Content rows [c_begin, c_end) belong to this band; Laplacian centres are rows 1 .. new_h - 2.
+  const int c_begin = std::max(y_begin, g.top) - g.top;
+  const int c_end = std::min(y_end, g.top + g.new_h) - g.top;
+  std::unique_ptr<BandStats<F>> band_stats;
+  if (stats != nullptr && c_end > c_begin) {
+    band_stats = std::make_unique<BandStats<F>>(stats, g.new_w);
+    if (c_begin >= 1 && c_begin <= g.new_h - 2) {
+      content.produce(c_begin - 1, row.data());
+      band_stats->add_row(row.data(), c_begin - 1, false);
+    }
+  }
   for (int y = y_begin; y < y_end; ++y) {
     const size_t row_start = static_cast<size_t>(y) * static_cast<size_t>(dst_w);
     if (y < g.top || y >= g.top + g.new_h) {
       for (int c = 0; c < 3; ++c) std::fill_n(out + c * plane + row_start, dst_w, pad);
       continue;
     }
-    content.produce(y - g.top, row.data());
+    const int cy = y - g.top;
+    content.produce(cy, row.data());
+    if (band_stats) {
+      band_stats->add_row(row.data(), cy, true);
+      if (cy - 1 >= c_begin && cy - 1 >= 1) band_stats->add_laplacian(cy - 1);
+    }
     for (int c = 0; c < 3; ++c) {
       T* __restrict o = out + c * plane + row_start;
       const uint8_t* __restrict src = row.data() + static_cast<size_t>(kPlanes<F> == 1 ? 0 : c) * g.new_w;
@@ -219,22 +273,29 @@ void letterbox_band(const ImageView& img, const ImagePlan& plan, int dst_w, int 
       std::fill_n(o + g.left + g.new_w, right, pad);
     }
   }
+  // The last centre of the band needs the first row of the next band.
+  const int last = c_end - 1;
+  if (band_stats && last >= 1 && last <= g.new_h - 2) {
+    content.produce(c_end, row.data());
+    band_stats->add_row(row.data(), c_end, false);
+    band_stats->add_laplacian(last);
+  }
 }
 
 template <typename T>
 void letterbox_band_any(const ImageView& img, const ImagePlan& plan, int dst_w, int dst_h, const T* lut, T* out,
-                        int y_begin, int y_end) {
+                        int y_begin, int y_end, ImageStatsAccum* stats) {
   switch (img.format) {
     case PixelFormat::kRGB:
-      return letterbox_band<PixelFormat::kRGB>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end);
+      return letterbox_band<PixelFormat::kRGB>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end, stats);
     case PixelFormat::kBGR:
-      return letterbox_band<PixelFormat::kBGR>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end);
+      return letterbox_band<PixelFormat::kBGR>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end, stats);
     case PixelFormat::kRGBA:
-      return letterbox_band<PixelFormat::kRGBA>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end);
+      return letterbox_band<PixelFormat::kRGBA>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end, stats);
     case PixelFormat::kBGRA:
-      return letterbox_band<PixelFormat::kBGRA>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end);
+      return letterbox_band<PixelFormat::kBGRA>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end, stats);
     case PixelFormat::kGray:
-      return letterbox_band<PixelFormat::kGray>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end);
+      return letterbox_band<PixelFormat::kGray>(img, plan, dst_w, dst_h, lut, out, y_begin, y_end, stats);
   }
   throw Error(code::kInternal, "letterbox: unknown pixel format " + std::to_string(static_cast<int>(img.format)));
 }
@@ -304,7 +365,7 @@ void validate_image(const ImageView& img, size_t index) {
 }
 
 void preprocess_batch(const ImageView* images, size_t n, const PreprocessOptions& options, void* out,
-                      LetterboxGeometry* geometry_out) {
+                      LetterboxGeometry* geometry_out, double* stats_out) {
   if (options.dst_w <= 0 || options.dst_h <= 0) {
     throw Error(code::kInvalidOption, "preprocess: expected a positive input size but received " +
                                           std::to_string(options.dst_w) + "x" + std::to_string(options.dst_h));
@@ -323,27 +384,36 @@ void preprocess_batch(const ImageView* images, size_t n, const PreprocessOptions
   const size_t image_elems = 3 * static_cast<size_t>(options.dst_w) * static_cast<size_t>(options.dst_h);
   const std::vector<Band> bands = make_bands(n, options.dst_h, options.threads);
   const ByteTables& tables = byte_tables();
+  // One accumulator per band (bands run in parallel), merged per image afterwards.
+  std::vector<ImageStatsAccum> band_stats(stats_out != nullptr ? bands.size() : 0);
+  for (auto& a : band_stats) image_stats_reset(&a);
 
   parallel_for(bands.size(), options.threads, [&](size_t b) {
     const Band band = bands[b];
+    ImageStatsAccum* stats = stats_out != nullptr ? &band_stats[b] : nullptr;
     const ImageView& img = images[band.image];
     const ImagePlan& plan = plans[band.image];
     const size_t base = band.image * image_elems;
     switch (options.dtype) {
       case TensorDType::kFloat32:
         letterbox_band_any(img, plan, options.dst_w, options.dst_h, tables.f32, static_cast<float*>(out) + base,
-                           band.y_begin, band.y_end);
+                           band.y_begin, band.y_end, stats);
         break;
       case TensorDType::kFloat16:
         letterbox_band_any(img, plan, options.dst_w, options.dst_h, tables.f16,
-                           static_cast<uint16_t*>(out) + base, band.y_begin, band.y_end);
+                           static_cast<uint16_t*>(out) + base, band.y_begin, band.y_end, stats);
         break;
       case TensorDType::kUint8:
         letterbox_band_any(img, plan, options.dst_w, options.dst_h, tables.u8, static_cast<uint8_t*>(out) + base,
-                           band.y_begin, band.y_end);
+                           band.y_begin, band.y_end, stats);
         break;
     }
   });
+  if (stats_out == nullptr) return;
+  std::vector<ImageStatsAccum> per_image(n);
+  for (auto& a : per_image) image_stats_reset(&a);
+  for (size_t b = 0; b < bands.size(); ++b) image_stats_merge(&per_image[bands[b].image], &band_stats[b]);
+  for (size_t i = 0; i < n; ++i) image_stats_finish(&per_image[i], stats_out + i * kImageStatsCount);
 }
 
 }  // namespace yolo::cpu

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../core/image_stats.h"
 #include "../core/letterbox.h"
 #include "../core/pixel.h"
 
@@ -37,7 +38,9 @@ void validate_image(const ImageView& image, size_t index);
 
 // Letterboxes images[0..n) into `out` ([n, 3, dst_h, dst_w] elements of options.dtype; float16 as uint16
 // bits) and writes each image's geometry. Validates every image first (nothing is written on error).
+// With `stats_out` (n * kImageStatsCount doubles) each image's content statistics (core/image_stats.h)
+// are accumulated in the same pass and written there.
 void preprocess_batch(const ImageView* images, size_t n, const PreprocessOptions& options, void* out,
-                      LetterboxGeometry* geometry_out);
+                      LetterboxGeometry* geometry_out, double* stats_out = nullptr);
 
 }  // namespace yolo::cpu

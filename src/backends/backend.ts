@@ -11,6 +11,8 @@ export interface DetectParams {
   agnostic: boolean;
   /** null = all classes. */
   classes: readonly number[] | null;
+  /** Measure content statistics in the letterbox pass (native/core/image_stats.h). Default false. */
+  imageStats?: boolean;
 }
 
 /** One image's raw result from a backend, before names are attached. */
@@ -18,6 +20,8 @@ export interface BackendImageResult {
   /** Rows of [x1, y1, x2, y2, score, cls] in original-image pixels. */
   rows: Float32Array;
   speed: { preprocess: number; inference: number; postprocess: number };
+  /** With params.imageStats, where the backend supports it: the native statistics, in their order. */
+  imageStats?: Float64Array;
 }
 
 /**

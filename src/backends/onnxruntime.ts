@@ -9,7 +9,7 @@ import os from 'node:os';
 import { YoloTrtError, abortError, optionalIntInRange, throwIfAborted } from '../errors.js';
 import type { ModelInfo } from '../model/types.js';
 import { callNative, loadNative } from '../native/load.js';
-import type { NativeBinding, NativeImage } from '../native/binding.js';
+import { IMAGE_STATS_FIELDS, type NativeBinding, type NativeImage } from '../native/binding.js';
 import { checkTensorInput } from './tensor-input.js';
 import type { Backend, BackendImageResult, DetectParams } from './backend.js';
 import { OrtWorkerPool } from './onnxruntime-pool.js';
@@ -98,6 +98,8 @@ interface PreparedChunk {
   /** [w0, h0] per image. */
   origSizes: Int32Array;
   preprocessMs: number;
+  /** Content statistics per image (params.imageStats). */
+  stats?: Float64Array | undefined;
 }
 
 export class OnnxRuntimeBackend implements Backend {
@@ -171,6 +173,7 @@ export class OnnxRuntimeBackend implements Backend {
             dtype,
             threads: Math.min(this.#options.preprocessThreads, chunk.length),
             output,
+            ...(params.imageStats === true ? { stats: true } : {}),
           }),
         );
         if (!(pre.tensor instanceof Float32Array || pre.tensor instanceof Uint16Array)) {
@@ -184,7 +187,13 @@ export class OnnxRuntimeBackend implements Backend {
           origSizes[2 * i] = img.width;
           origSizes[2 * i + 1] = img.height;
         });
-        return { tensor: pre.tensor, n: chunk.length, origSizes, preprocessMs: pre.msPerImage };
+        return {
+          tensor: pre.tensor,
+          n: chunk.length,
+          origSizes,
+          preprocessMs: pre.msPerImage,
+          stats: pre.stats,
+        };
       },
       params,
     );
@@ -288,7 +297,12 @@ export class OnnxRuntimeBackend implements Backend {
       inference: out.ms / chunk.n,
       postprocess: post.msPerImage,
     };
-    return post.detections.map((rows) => ({ rows, speed: { ...speed } }));
+    const fields = IMAGE_STATS_FIELDS.length;
+    return post.detections.map((rows, i) =>
+      chunk.stats === undefined
+        ? { rows, speed: { ...speed } }
+        : { rows, speed: { ...speed }, imageStats: chunk.stats.subarray(i * fields, (i + 1) * fields) },
+    );
   }
 
   /** Native postprocess for the model's output layout: classic (decode + NMS) or end-to-end rows. */

@@ -23,6 +23,8 @@ const COMMANDS: readonly (() => Promise<CommandModule>)[] = [
   () => import('./serve.js'),
   () => import('./build.js'),
   () => import('./doctor.js'),
+  () => import('./profile.js'),
+  () => import('./drift.js'),
 ];
 
 function packageVersion(): string {

@@ -38,6 +38,28 @@ export async function runServe(options: ServeOptions, ctx: CliContext): Promise<
   const port = options.port ?? file.port ?? 8000;
   const host = options.host ?? file.host ?? '127.0.0.1';
   const token = options.token ?? process.env['YOLO_TRT_TOKEN'] ?? file.token;
+  const references = { ...file.drift?.references };
+  for (const r of options.driftReference ?? []) references[r.name] = r.path;
+  const capture = { ...file.capture };
+  for (const c of options.capture ?? []) {
+    capture[c.name] = {
+      ...capture[c.name],
+      dir: c.path,
+      ...(options.captureRate === undefined ? {} : { rate: options.captureRate }),
+      ...(options.captureLowConfidence === undefined ? {} : { lowConfidence: options.captureLowConfidence }),
+      ...(options.captureDrift === true ? { driftAlert: true } : {}),
+    };
+  }
+  const drift =
+    Object.keys(references).length === 0
+      ? undefined
+      : {
+          ...file.drift,
+          references,
+          ...(options.driftWindow === undefined ? {} : { window: options.driftWindow }),
+          ...(options.driftWindowMs === undefined ? {} : { windowMs: options.driftWindowMs }),
+          ...(options.driftMinWindow === undefined ? {} : { minWindow: options.driftMinWindow }),
+        };
 
   let app: Awaited<ReturnType<typeof createServer>>;
   try {
@@ -52,6 +74,8 @@ export async function runServe(options: ServeOptions, ctx: CliContext): Promise<
       token: token === '' ? undefined : token,
       logger: { level: logLevel },
       demoPage: options.demoPage !== false && file.demoPage !== false,
+      ...(drift === undefined ? {} : { drift }),
+      ...(Object.keys(capture).length === 0 ? {} : { capture }),
     });
   } catch (err) {
     // Repository problems found at start (a path outside it, a model without versions) are HttpErrors.

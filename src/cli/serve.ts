@@ -12,6 +12,32 @@ export interface ServeOptions {
   backend?: string;
   logLevel?: string;
   demoPage?: boolean;
+  driftReference?: { name: string; path: string }[];
+  driftWindow?: number;
+  driftWindowMs?: number;
+  driftMinWindow?: number;
+  capture?: { name: string; path: string }[];
+  captureRate?: number;
+  captureLowConfidence?: number;
+  captureDrift?: boolean;
+}
+
+/** A number in 0..1 (capture rates and confidences). */
+export function parseUnit(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) {
+    throw new InvalidArgumentError(`Expected a number between 0 and 1 but received '${value}'.`);
+  }
+  return n;
+}
+
+/** A positive integer flag (window sizes). */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1 || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`Expected a positive integer but received '${value}'.`);
+  }
+  return n;
 }
 
 /** `--model NAME=PATH`, repeatable. */
@@ -60,6 +86,26 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--backend <name>', 'auto | cpu | tensorrt, for every model without its own')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (default info)')
     .option('--no-demo-page', 'do not serve the demo page at /')
+    .option(
+      '--drift-reference <NAME=FILE>',
+      'monitor model NAME for drift against a profile from `yolo-trt profile` (repeatable)',
+      parseModelFlag,
+    )
+    .option('--drift-window <n>', 'drift window: the last N images (default 500)', parsePositiveInt)
+    .option('--drift-window-ms <ms>', 'drift window: also forget images older than this', parsePositiveInt)
+    .option(
+      '--capture <NAME=DIR>',
+      'capture images of model NAME for retraining into DIR, an Ultralytics dataset (repeatable)',
+      parseModelFlag,
+    )
+    .option('--capture-rate <r>', 'capture this share of all images (0..1)', parseUnit)
+    .option('--capture-low-confidence <c>', 'capture images with a detection scoring below c', parseUnit)
+    .option('--capture-drift', 'capture every image while the model is in drift alert')
+    .option(
+      '--drift-min-window <n>',
+      'no drift verdict before N images (10..50, default 25)',
+      parsePositiveInt,
+    )
     .addHelpText(
       'after',
       [

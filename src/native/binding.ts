@@ -59,7 +59,27 @@ export interface PreprocessOptions {
    * 4 KiB page on our sandboxed CI (15-20 ms per 640x640 float32 image, 10x the letterbox itself).
    */
   output?: Float32Array | Uint16Array | Uint8Array;
+  /**
+   * Also accumulate each image's content statistics in the same pass (resized content only, never the
+   * padding): IMAGE_STATS_FIELDS values per image, returned as `stats`. Default false.
+   */
+  stats?: boolean;
 }
+
+/** The order of the values of PreprocessResult.stats for one image (native/core/image_stats.h). */
+export const IMAGE_STATS_FIELDS = [
+  'meanR',
+  'meanG',
+  'meanB',
+  'stdR',
+  'stdG',
+  'stdB',
+  'lumaMean',
+  'lumaStd',
+  'contrast',
+  'sharpness',
+  'colorfulness',
+] as const;
 
 export interface PreprocessResult {
   /** [n, 3, H, W] in `dtype`; Float32Array for float32, Uint16Array (half bits) for float16, Uint8Array for uint8. */
@@ -68,6 +88,8 @@ export interface PreprocessResult {
   geometry: LetterboxGeometry[];
   /** Wall time of the native work per image in ms (total / n when batched). */
   msPerImage: number;
+  /** With options.stats: IMAGE_STATS_FIELDS.length values per image, images in order. */
+  stats?: Float64Array;
 }
 
 export interface PostprocessOptions {

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
 import { YoloTrtError } from '../errors.js';
 import type { NativeImage } from '../native/binding.js';
-import type { DetectResult, Detection, Speed } from '../results.js';
+import type { DetectResult, Detection, ImageStats, Speed } from '../results.js';
 import { Boxes } from './boxes.js';
 import { plotImage, type OutputFormat, type PlotOptions } from './plot.js';
 import { appendLabels, saveCrops } from './save.js';
@@ -49,6 +49,8 @@ export class Results implements DetectResult {
   width: number;
   height: number;
   speed: Speed;
+  /** With the `imageStats` option (drift monitoring); declared, not initialised, so plain results stay plain. */
+  declare imageStats?: ImageStats;
   readonly #context: ResultsContext;
 
   constructor(result: DetectResult, context: ResultsContext) {
@@ -56,6 +58,7 @@ export class Results implements DetectResult {
     this.width = result.width;
     this.height = result.height;
     this.speed = result.speed;
+    if (result.imageStats !== undefined) this.imageStats = result.imageStats;
     this.#context = context;
   }
 
@@ -95,7 +98,13 @@ export class Results implements DetectResult {
   /** The same image and context with other detections (e.g. the tracked ones). */
   withDetections(detections: Detection[]): Results {
     return new Results(
-      { detections, width: this.width, height: this.height, speed: this.speed },
+      {
+        detections,
+        width: this.width,
+        height: this.height,
+        speed: this.speed,
+        ...(this.imageStats === undefined ? {} : { imageStats: this.imageStats }),
+      },
       this.#context,
     );
   }

@@ -4,6 +4,8 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Detector } from '../detector.js';
 import { installBearerAuth } from './auth.js';
+import { CaptureService, type ServerCaptureOptions } from './capture-service.js';
+import { DriftService, combineObservers, type ServerDriftOptions } from './drift-service.js';
 import type { ServerContext, ServerLimits } from './context.js';
 import { HttpError, toErrorReply } from './http-errors.js';
 import { ServerMetrics } from './metrics.js';
@@ -11,6 +13,7 @@ import type { ModelConfig } from './model-config.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelRepository } from './model-repository.js';
 import { registerDetectRoutes } from './routes/detect.js';
+import { registerDriftRoutes } from './routes/drift.js';
 import { registerKserveRoutes } from './routes/kserve.js';
 import { registerMiscRoutes } from './routes/misc.js';
 import { registerModelInfoRoutes } from './routes/model-info.js';
@@ -40,6 +43,10 @@ export interface ServerOptions {
   demoPage?: boolean;
   /** Process metrics (CPU, memory, event loop lag) in /metrics (default true). */
   processMetrics?: boolean;
+  /** Drift monitoring: reference profiles per model (--drift-reference) and window settings. */
+  drift?: ServerDriftOptions;
+  /** Capture for retraining: per model, a dataset directory and sampling policies. */
+  capture?: ServerCaptureOptions;
   /** How detectors are made (default: Detector.create). Tests inject fakes. */
   detectorFactory?: DetectorFactory;
 }
@@ -89,7 +96,20 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   });
   app.log.info({ source: gpu.source, gpus: gpu.devices.length, reason: gpu.reason }, 'GPU metrics');
 
+  const drift =
+    options.drift === undefined
+      ? undefined
+      : await DriftService.create(
+          options.drift,
+          new Map((options.models ?? []).map((m) => [m.name, m.path])),
+          metrics,
+        );
+  const capture =
+    options.capture === undefined
+      ? undefined
+      : new CaptureService(options.capture, metrics, (model) => drift?.lastAlert(model) ?? false);
   const registry = new ModelRegistry({
+    observerFor: (model) => combineObservers(drift?.observerFor(model), capture?.observerFor(model)),
     factory: options.detectorFactory ?? ((o) => Detector.create(o)),
     metrics,
     repository,
@@ -107,6 +127,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     limits,
     packageVersion: packageVersion(),
     shuttingDown: false,
+    drift,
+    capture,
   };
   app.decorate('yolo', ctx);
 
@@ -163,6 +185,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   registerDetectRoutes(app, ctx);
   registerModelInfoRoutes(app, ctx);
   registerRepositoryRoutes(app, ctx);
+  registerDriftRoutes(app, ctx);
   registerMiscRoutes(app, ctx, { demoPage: options.demoPage !== false });
 
   app.addHook('preClose', async () => {
@@ -178,6 +201,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   // Runs after the HTTP server stopped and running requests finished: drain and dispose the models.
   app.addHook('onClose', async () => {
     await registry.close();
+    await capture?.flush();
   });
 
   try {
@@ -186,6 +210,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     if (repository !== undefined) for (const n of await repository.list()) names.add(n);
     // Sequential: loads compete for the same cores, and an error names the model that failed.
     for (const name of [...names].sort()) await registry.load(name);
+    if (capture !== undefined) {
+      for (const inst of registry.instances()) await capture.open(inst.name, inst.detector.model.names);
+    }
     await app.ready();
   } catch (err) {
     await registry.close().catch(() => undefined);

@@ -1,4 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CaptureService } from './capture-service.js';
+import type { DriftService } from './drift-service.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferOutcome, RequestParams } from './model-instance.js';
 import type { ModelRegistry } from './model-registry.js';
@@ -20,6 +22,10 @@ export interface ServerContext {
   packageVersion: string;
   /** Set when shutdown begins: readiness turns false. */
   shuttingDown: boolean;
+  /** Drift monitors of the models with a reference profile (--drift-reference). */
+  drift?: DriftService | undefined;
+  /** Capture for retraining of the models configured for it. */
+  capture?: CaptureService | undefined;
 }
 
 declare module 'fastify' {

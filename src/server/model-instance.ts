@@ -6,6 +6,7 @@ import type { FailureReason, ServerMetrics } from './metrics.js';
 import type { ModelConfig } from './model-config.js';
 import { ModelStats, type StageMs } from './model-stats.js';
 import type { ServedDetector } from './served-detector.js';
+import type { ResultObserver } from './drift-service.js';
 
 /** Per-request thresholds, already validated by the route schemas (the detector re-checks them). */
 export interface RequestParams {
@@ -87,6 +88,7 @@ export class ModelInstance {
   #leases = 0;
   #leaseWaiters: (() => void)[] = [];
   #retired: Promise<void> | null = null;
+  readonly #observer: ResultObserver | undefined;
 
   constructor(init: {
     name: string;
@@ -97,8 +99,11 @@ export class ModelInstance {
     fingerprint: SourceFingerprint;
     config: ModelConfig;
     log?: InstanceLog | undefined;
+    /** Sees every successful result (drift monitoring); its detector is asked for image statistics. */
+    observer?: ResultObserver | undefined;
   }) {
     this.#log = init.log;
+    this.#observer = init.observer;
     this.name = init.name;
     this.version = init.version;
     this.detector = init.detector;
@@ -216,7 +221,11 @@ export class ModelInstance {
   async #run(jobs: InferJob[], signal: AbortSignal): Promise<Settled<DetectResult[]>[]> {
     const first = jobs[0];
     if (first === undefined) return [];
-    const options = { ...first.params, signal };
+    const options = {
+      ...first.params,
+      signal,
+      ...(this.#observer?.wantsImageStats === true ? { imageStats: true } : {}),
+    };
     let perJob: Settled<DetectResult[]>[];
     if (first.kind === 'images') {
       const flat = jobs.flatMap((j) => (j.kind === 'images' ? j.images : []));
@@ -257,6 +266,15 @@ export class ModelInstance {
         stages.postprocess += res.speed.postprocess;
         this.#metrics.imageStages(this.#labels, res.speed);
       }
+    }
+    // Jobs of one batch share their kind, so perJob[i] is jobs[i]'s outcome either way.
+    const observer = this.#observer;
+    if (observer !== undefined) {
+      perJob.forEach((r, i) => {
+        const job = jobs[i]!;
+        if (r.ok)
+          observer.observe(r.value, job.kind === 'tensor', job.kind === 'images' ? job.images : undefined);
+      });
     }
     this.stats.batch(images, stages);
     this.#metrics.batchExecuted(this.#labels, images);

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { ResultObserver } from './drift-service.js';
 import { YoloTrtError } from '../errors.js';
 import { HttpError } from './http-errors.js';
 import { mergeModelConfig, resolveBatching, type ModelConfig } from './model-config.js';
@@ -55,6 +56,8 @@ export interface RegistryOptions {
     warn(obj: object, msg: string): void;
     error?(obj: object, msg: string): void;
   };
+  /** Where a model's results go for drift monitoring (undefined: nowhere). */
+  observerFor?: ((model: string) => ResultObserver | undefined) | undefined;
 }
 
 export class ModelRegistry {
@@ -315,6 +318,7 @@ export class ModelRegistry {
           fingerprint: fp,
           config: plan.config,
           log: this.#o.log,
+          observer: this.#o.observerFor?.(e.name),
         });
         built.push(inst);
         await inst.warmUp();

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { YoloTrtError, invalidOption } from '../errors.js';
 import type { ServedModelSpec } from './app.js';
+import type { ServerDriftOptions } from './drift-service.js';
+import type { ServerCaptureOptions } from './capture-service.js';
 import type { ServerLimits } from './context.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 
@@ -13,7 +15,10 @@ import { parseModelConfig, type ModelConfig } from './model-config.js';
  *     "models": { "yolo11n": { "path": "yolo11n.onnx", "conf": 0.3, "batching": { "maxQueueDelayMs": 2 } } },
  *     "defaults": { "backend": "auto", "cpu": { "workers": 2 } },
  *     "limits": { "bodyLimit": 33554432, "maxInputPixels": 67108864, "maxImagesPerRequest": 64 },
- *     "logLevel": "info", "demoPage": true
+ *     "logLevel": "info", "demoPage": true,
+ *     "drift": { "references": { "yolo11n": "profile.json" }, "window": 500, "windowMs": 3600000,
+ *                "minWindow": 25, "alpha": 0.05, "thresholds": { "warn": 0.1, "alert": 0.25 },
+ *                "featureThresholds": { "sharpness": { "alert": 0.5 } } }
  *   }
  *
  * Relative paths are relative to the config file. Command-line flags win over the file.
@@ -28,6 +33,8 @@ export interface ServeFileConfig {
   limits?: Partial<ServerLimits>;
   logLevel?: string;
   demoPage?: boolean;
+  drift?: ServerDriftOptions;
+  capture?: ServerCaptureOptions;
 }
 
 const TOP_KEYS = [
@@ -40,6 +47,8 @@ const TOP_KEYS = [
   'limits',
   'logLevel',
   'demoPage',
+  'drift',
+  'capture',
 ];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -86,6 +95,8 @@ export function parseServeConfig(json: unknown, baseDir: string, where: string):
     if (typeof o.demoPage !== 'boolean') throw invalidOption(`${where}: demoPage`, 'a boolean', o.demoPage);
     out.demoPage = o.demoPage;
   }
+  if (o.capture !== undefined) out.capture = parseCapture(o.capture, baseDir, `${where}: capture`);
+  if (o.drift !== undefined) out.drift = parseDrift(o.drift, baseDir, `${where}: drift`);
   if (o.defaults !== undefined) out.defaults = parseModelConfig(o.defaults, `${where}: defaults`);
   if (o.limits !== undefined) out.limits = parseLimits(o.limits, `${where}: limits`);
   if (o.models !== undefined) {
@@ -99,6 +110,70 @@ export function parseServeConfig(json: unknown, baseDir: string, where: string):
         throw invalidOption(`${where}: models.${name}.path`, 'a path to an ONNX file', p);
       out.models.push({ name, path: path.resolve(baseDir, p), config });
     }
+  }
+  return out;
+}
+
+const DRIFT_KEYS = [
+  'references',
+  'window',
+  'windowMs',
+  'minWindow',
+  'alpha',
+  'thresholds',
+  'featureThresholds',
+  'permutations',
+];
+
+/** The `drift` section: reference paths resolved against the config file; numbers checked by DriftMonitor. */
+function parseDrift(v: unknown, baseDir: string, where: string): ServerDriftOptions {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidOption(where, 'an object', v);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!DRIFT_KEYS.includes(k)) throw invalidOption(`${where}: key`, `one of ${DRIFT_KEYS.join(', ')}`, k);
+  }
+  const refs = o.references ?? {};
+  if (typeof refs !== 'object' || refs === null || Array.isArray(refs)) {
+    throw invalidOption(`${where}.references`, 'an object of model name -> profile file', refs);
+  }
+  const references: Record<string, string> = {};
+  for (const [name, file] of Object.entries(refs as Record<string, unknown>)) {
+    if (typeof file !== 'string' || file === '') {
+      throw invalidOption(`${where}.references.${name}`, 'a profile file path', file);
+    }
+    references[name] = path.resolve(baseDir, file);
+  }
+  return { ...(o as Omit<ServerDriftOptions, 'references'>), references };
+}
+
+const CAPTURE_KEYS = [
+  'dir',
+  'rate',
+  'lowConfidence',
+  'driftAlert',
+  'classQuota',
+  'maxFiles',
+  'maxBytes',
+  'queueSize',
+];
+
+/** The `capture` section: model name -> { dir, policies, bounds }; values checked by CaptureSink. */
+function parseCapture(v: unknown, baseDir: string, where: string): ServerCaptureOptions {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw invalidOption(where, 'an object of model name -> { dir, rate, ... }', v);
+  }
+  const out: ServerCaptureOptions = {};
+  for (const [name, c] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof c !== 'object' || c === null || Array.isArray(c))
+      throw invalidOption(`${where}.${name}`, 'an object', c);
+    const o = c as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (!CAPTURE_KEYS.includes(k))
+        throw invalidOption(`${where}.${name}: key`, `one of ${CAPTURE_KEYS.join(', ')}`, k);
+    }
+    if (typeof o.dir !== 'string' || o.dir === '')
+      throw invalidOption(`${where}.${name}.dir`, 'a directory', o.dir);
+    out[name] = { ...(o as Omit<ServerCaptureOptions[string], 'dir'>), dir: path.resolve(baseDir, o.dir) };
   }
   return out;
 }
