@@ -115,22 +115,28 @@ export class DynamicBatcher<I, R> {
     return this.#queue.length + this.#runningRequests;
   }
 
+  /** No room for one more request: a submit now would be refused. Cheap enough to ask per request. */
+  get full(): boolean {
+    return this.#queue.length >= this.#o.maxQueueSize;
+  }
+
+  /** The 503 a request gets when the queue is full, Retry-After estimated from the batch speed. */
+  queueFullError(): HttpError {
+    return new HttpError(
+      503,
+      'ERR_QUEUE_FULL',
+      `the queue is full (${this.#o.maxQueueSize} requests waiting); retry later`,
+      { retryAfter: this.#retryAfterSeconds() },
+    );
+  }
+
   submit(item: I, options: SubmitOptions = {}): Promise<BatchOutcome<R>> {
     const { size = 1, key = '', signal } = options;
     if (this.#closed) {
       return Promise.reject(new HttpError(503, 'ERR_SHUTTING_DOWN', 'this model version is shutting down'));
     }
     if (signal?.aborted) return Promise.reject(clientClosed());
-    if (this.#queue.length >= this.#o.maxQueueSize) {
-      return Promise.reject(
-        new HttpError(
-          503,
-          'ERR_QUEUE_FULL',
-          `the queue is full (${this.#o.maxQueueSize} requests waiting); retry later`,
-          { retryAfter: this.#retryAfterSeconds() },
-        ),
-      );
-    }
+    if (this.full) return Promise.reject(this.queueFullError());
     return new Promise<BatchOutcome<R>>((resolve, reject) => {
       const entry: Entry<I, R> = {
         item,

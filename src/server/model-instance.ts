@@ -79,6 +79,7 @@ export class ModelInstance {
   #leases = 0;
   #leaseWaiters: (() => void)[] = [];
   #retired: Promise<void> | null = null;
+  readonly #onQueueFull: () => void;
 
   constructor(init: {
     name: string;
@@ -88,6 +89,8 @@ export class ModelInstance {
     metrics: ServerMetrics;
     fingerprint: SourceFingerprint;
     config: ModelConfig;
+    /** Called for every request refused because the queue is full (the rate-limited log). */
+    onQueueFull?: () => void;
   }) {
     this.name = init.name;
     this.version = init.version;
@@ -96,6 +99,7 @@ export class ModelInstance {
     this.config = init.config;
     this.#metrics = init.metrics;
     this.#labels = { model: init.name, version: init.version };
+    this.#onQueueFull = init.onQueueFull ?? (() => undefined);
     this.stats = new ModelStats(init.name, init.version);
     const b = init.batching;
     const perRun = Math.max(1, init.detector.maxBatch * init.detector.concurrency);
@@ -129,6 +133,23 @@ export class ModelInstance {
     const image = { data: new Uint8Array(w * h * 3).fill(114), width: w, height: h, format: 'rgb' as const };
     const settled = await this.detector.detectBatchSettled(new Array(n).fill(image));
     for (const s of settled) if (!s.ok) throw s.error;
+  }
+
+  /** The queue has no room: a request arriving now is refused before its body is read. */
+  get queueFull(): boolean {
+    return this.#batcher.full;
+  }
+
+  /**
+   * Refuses a request on arrival because the queue is full (see `queueFull`): counted in the stats and
+   * metrics as REJECTED, logged in the rate-limited summary. Returns the error to answer with.
+   */
+  refuseQueueFull(startedAt: number): HttpError {
+    const requestMs = performance.now() - startedAt;
+    this.stats.failure(requestMs);
+    this.#metrics.requestFailed(this.#labels, 'REJECTED', requestMs);
+    this.#onQueueFull();
+    return this.#batcher.queueFullError();
   }
 
   acquire(): void {
@@ -165,6 +186,7 @@ export class ModelInstance {
       const requestMs = performance.now() - startedAt;
       this.stats.failure(requestMs);
       this.#metrics.requestFailed(this.#labels, failureReason(err), requestMs);
+      if (err instanceof HttpError && err.code === 'ERR_QUEUE_FULL') this.#onQueueFull();
       throw err;
     }
   }
