@@ -195,7 +195,9 @@ export class OrtWorkerPool {
       let loaded = false;
       let worker: Worker;
       try {
-        worker = new Worker(WORKER_URL);
+        // A clean execArgv: the worker must not inherit the parent's flags (`node --input-type=module
+        // -e ...` makes Node refuse to load the worker's file; --inspect would clash on the port).
+        worker = new Worker(WORKER_URL, { execArgv: [] });
       } catch (err) {
         slot.state = 'dead';
         reject(
