@@ -28,7 +28,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Detector, createServer } from '../../dist/index.js';
-import { overloadTable, runOverload } from './overload.mjs';
+import { measure503Cost, measureBare503, overloadTable, runOverload } from './overload.mjs';
 
 const ASSETS = path.resolve(process.env.YOLO_TRT_ASSETS ?? '../shared/assets');
 const { values: args } = parseArgs({
@@ -86,6 +86,22 @@ async function overloadRows() {
         .join(' ')}\n`,
   );
   console.log(overloadTable(result));
+  // The cost of one 503 measured alone (client in a child process), next to a bare Fastify 503.
+  const alone = {
+    model: MODEL,
+    image: IMAGE,
+    seconds: Number(args['overload-duration']) / 2,
+    concurrency: 64,
+  };
+  result.cost503 = await measure503Cost(alone);
+  result.bare503 = await measureBare503(alone);
+  console.log(
+    `\nA 503 alone (c=64 keep-alive clients in a child process, each request carrying the ${IMAGE.length}-byte image, ` +
+      `${alone.seconds} s): ${result.cost503.serverCpuPer503Us.toFixed(0)} us server CPU per 503 ` +
+      `(${result.cost503.rejectedPerSecond.toFixed(0)} 503/s, ${result.cost503.logLines} log lines); ` +
+      `a bare Fastify route answering 503 under the same load: ${result.bare503.serverCpuPer503Us.toFixed(0)} us ` +
+      `(${result.bare503.rejectedPerSecond.toFixed(0)} 503/s)`,
+  );
   return result;
 }
 

@@ -24,6 +24,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import Fastify from 'fastify';
+import { createServer } from '../../dist/index.js';
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -199,7 +201,7 @@ export async function runOverload({ model, image, warmupMs, durationMs, progress
     const sorted = [...r.t.ok].sort((a, b) => a - b);
     const row = {
       load: label,
-      offeredRps: r.sent === undefined ? null : r.sent / ((performance.now() - startedAt) / 1000),
+      offeredRps: r.sent === undefined ? null : r.sent / ((r.to - startedAt) / 1000),
       goodput: r.t.ok.length / seconds,
       accepted: r.t.ok.length,
       rejected503: r.t.rejected,
@@ -271,4 +273,114 @@ export function overloadTable(result) {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+/**
+ * The server's CPU per 503, measured alone: an in-process server whose model never finishes (one
+ * request runs, the queue of 1 is full, every other request is refused), and a closed-loop client at
+ * `concurrency` in a child process, so this process's CPU time is the server's only. Each request
+ * carries `image` as its body, as in the table (the server reads and discards it to keep the
+ * connection). Also counts the server's log lines at level warn.
+ */
+export async function measure503Cost({ model, image, seconds, concurrency }) {
+  let release;
+  const stuck = new Promise((r) => (release = r));
+  let calls = 0;
+  const detector = {
+    model: { path: model, names: ['a'], imgsz: [640, 640], inputName: 'images', outputName: 'output0' },
+    backend: 'cpu',
+    maxBatch: 1,
+    concurrency: 1,
+    // The load's warm-up run answers; every run after it waits until the end.
+    detectBatchSettled: async (inputs) => {
+      if (calls++ > 0) await stuck;
+      const speed = { preprocess: 0, inference: 0, postprocess: 0 };
+      return inputs.map(() => ({ ok: true, result: { detections: [], width: 1, height: 1, speed } }));
+    },
+    detectTensor: async () => [],
+    dispose: async () => {},
+  };
+  let logLines = 0;
+  const app = await createServer({
+    models: [{ name: 'm', path: model }],
+    processMetrics: false,
+    demoPage: false,
+    detectorFactory: async () => detector,
+    defaults: { batching: { maxQueueSize: 1, maxInflightBatches: 1, maxBatchSize: 1, timeoutMs: 0 } },
+    logger: { level: 'warn', stream: { write: () => void logLines++ } },
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { counts, cpuUs } = await loadFromChild(
+    `http://127.0.0.1:${app.server.address().port}/v2/models/m/detect`,
+    image.length,
+    seconds,
+    concurrency,
+  );
+  release();
+  await app.close();
+  const rejected = counts['503'] ?? 0;
+  return {
+    concurrency,
+    seconds,
+    bodyBytes: image.length,
+    rejected,
+    other: Object.entries(counts).filter(([k]) => k !== '503'),
+    serverCpuPer503Us: cpuUs / Math.max(1, rejected),
+    rejectedPerSecond: rejected / seconds,
+    logLines,
+  };
+}
+
+/**
+ * The same load against a bare Fastify route that answers 503 at once (no hooks, no logger): the floor
+ * of what an HTTP answer costs on this machine at this moment, to read measure503Cost's number against.
+ */
+export async function measureBare503({ image, seconds, concurrency }) {
+  const app = Fastify({ logger: false });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.post('/x', async (_req, reply) => reply.code(503).type('application/json').send('{"error":"full"}'));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { counts, cpuUs } = await loadFromChild(
+    `http://127.0.0.1:${app.server.address().port}/x`,
+    image.length,
+    seconds,
+    concurrency,
+  );
+  await app.close();
+  const n = counts['503'] ?? 0;
+  return { rejected: n, serverCpuPer503Us: cpuUs / Math.max(1, n), rejectedPerSecond: n / seconds };
+}
+
+/**
+ * A closed-loop client in a child process (so this process's CPU is the server's alone): `concurrency`
+ * keep-alive loops POSTing `bodyBytes` bytes for `seconds`. Returns the status counts and this process's
+ * CPU time (us) meanwhile.
+ */
+async function loadFromChild(url, bodyBytes, seconds, concurrency) {
+  const client = `
+    import http from 'node:http';
+    const body = Buffer.alloc(${bodyBytes}, 1);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: ${concurrency} });
+    const counts = {};
+    const end = Date.now() + ${Math.round(seconds * 1000)};
+    const one = () => new Promise((resolve) => {
+      const req = http.request(${JSON.stringify(url)}, { method: 'POST', agent, headers: { 'content-type': 'image/jpeg', 'content-length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', () => { counts[res.statusCode] = (counts[res.statusCode] ?? 0) + 1; resolve(); });
+      });
+      req.on('error', () => { counts.error = (counts.error ?? 0) + 1; resolve(); });
+      req.end(body);
+    });
+    // A request the server admits may never be answered (a stuck model): stop at the deadline.
+    setTimeout(() => { console.log(JSON.stringify(counts)); process.exit(0); }, end - Date.now());
+    for (let i = 0; i < ${concurrency}; i++) void (async () => { while (Date.now() < end) await one(); })();`;
+  const cpu0 = process.cpuUsage();
+  const child = spawn(process.execPath, ['--input-type=module', '-e', client], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise((r) => child.once('exit', r));
+  const cpu = process.cpuUsage(cpu0);
+  return { counts: JSON.parse(out), cpuUs: cpu.user + cpu.system };
 }

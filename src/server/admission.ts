@@ -16,11 +16,11 @@ export function admissionHook(ctx: ServerContext) {
     // Throws the usual 404 / 503 ERR_MODEL_NOT_READY, through the error handler.
     const inst = ctx.registry.peek(request.params.model, request.params.version);
     if (!inst.queueFull) return;
-    const err = inst.refuseQueueFull(requestStart(reply));
+    const retryAfter = inst.refuseQueueFull(requestStart(reply));
     return reply
       .code(503)
-      .header('retry-after', String(err.retryAfter ?? 1))
+      .header('retry-after', String(retryAfter))
       .type('application/json; charset=utf-8')
-      .send(JSON.stringify({ error: err.message, code: err.code }));
+      .send(inst.queueFullBody);
   };
 }

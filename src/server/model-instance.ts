@@ -80,6 +80,7 @@ export class ModelInstance {
   #leaseWaiters: (() => void)[] = [];
   #retired: Promise<void> | null = null;
   readonly #onQueueFull: () => void;
+  #queueFullBody: string | undefined;
 
   constructor(init: {
     name: string;
@@ -142,14 +143,21 @@ export class ModelInstance {
 
   /**
    * Refuses a request on arrival because the queue is full (see `queueFull`): counted in the stats and
-   * metrics as REJECTED, logged in the rate-limited summary. Returns the error to answer with.
+   * metrics as REJECTED, logged in the rate-limited summary. Returns the Retry-After seconds; the body
+   * to answer with is `queueFullBody`. No Error is built: under overload this runs for most requests.
    */
-  refuseQueueFull(startedAt: number): HttpError {
+  refuseQueueFull(startedAt: number): number {
     const requestMs = performance.now() - startedAt;
     this.stats.failure(requestMs);
     this.#metrics.requestFailed(this.#labels, 'REJECTED', requestMs);
     this.#onQueueFull();
-    return this.#batcher.queueFullError();
+    return this.#batcher.retryAfterSeconds();
+  }
+
+  /** The JSON body of a queue-full 503, serialized once. */
+  get queueFullBody(): string {
+    this.#queueFullBody ??= JSON.stringify({ error: this.#batcher.queueFullMessage, code: 'ERR_QUEUE_FULL' });
+    return this.#queueFullBody;
   }
 
   acquire(): void {
