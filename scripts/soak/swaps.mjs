@@ -37,7 +37,8 @@ if (!Number.isInteger(CYCLES) || !Number.isInteger(WARMUP) || CYCLES <= WARMUP +
   throw new Error('--cycles must be an integer above --warmup + 1');
 }
 const IMAGE = await readFile(args.image);
-const gc = globalThis.gc ?? (() => process.stderr.write('(run with --expose-gc for a full GC before each reading)\n'));
+const gc =
+  globalThis.gc ?? (() => process.stderr.write('(run with --expose-gc for a full GC before each reading)\n'));
 
 const repo = await mkdtemp(path.join(os.tmpdir(), 'yolo-trt-soak-'));
 await mkdir(path.join(repo, 'm', '1'), { recursive: true });
@@ -76,7 +77,10 @@ try {
     // Config reload: a changed config builds a new instance and retires the serving one.
     const during2 = traffic();
     const config = JSON.stringify({ conf: cycle % 2 === 0 ? 0.25 : 0.3 });
-    await expectOk(await post('/v2/repository/models/m/load', JSON.stringify({ parameters: { config } })), 'reload');
+    await expectOk(
+      await post('/v2/repository/models/m/load', JSON.stringify({ parameters: { config } })),
+      'reload',
+    );
     for (const s of [...(await during1), ...(await during2)]) statuses[s] = (statuses[s] ?? 0) + 1;
     await app.yolo.registry.settled();
     gc();
