@@ -19,7 +19,9 @@ beforeAll(async () => {
         stream: { write: (line: string) => void logLines.push(JSON.parse(line) as never) },
       },
     },
-    { delayMs: 400 },
+    // Held requests take long enough that the queue stays full while a test probes it, however slow
+    // the machine.
+    { delayMs: 3000 },
   ));
   base = await listen(app);
   port = Number(new URL(base).port);
@@ -36,9 +38,8 @@ const detect = () =>
   });
 
 /** Sends only the headers of a large POST and resolves with the first answer's status line and time. */
-function headersOnly(path: string, type: string): Promise<{ text: string; ms: number }> {
+function headersOnly(path: string, type: string): Promise<{ text: string }> {
   return new Promise((resolve, reject) => {
-    const start = performance.now();
     const socket = net.connect(port, '127.0.0.1');
     let text = '';
     socket.on('data', (d) => {
@@ -47,7 +48,7 @@ function headersOnly(path: string, type: string): Promise<{ text: string; ms: nu
         const len = Number(/content-length: (\d+)/i.exec(text)![1]);
         if (text.length - text.indexOf('\r\n\r\n') - 4 >= len) {
           socket.destroy();
-          resolve({ text, ms: performance.now() - start });
+          resolve({ text });
         }
       }
     });
@@ -74,11 +75,12 @@ describe('overload', () => {
       ['/v2/models/fake/versions/1/detect', 'multipart/form-data; boundary=x'],
       ['/v2/models/fake/infer', 'application/json'],
     ] as const) {
-      const { text, ms } = await headersOnly(path, type);
+      // The body is never sent: a server that read it before deciding would not answer at all (until
+      // its request timeout, 60 s, past the test's own timeout).
+      const { text } = await headersOnly(path, type);
       expect(text).toMatch(/^HTTP\/1\.1 503 /);
       expect(text).toMatch(/retry-after: \d+/i);
       expect(errorBody(text.slice(text.indexOf('\r\n\r\n') + 4)).code).toBe('ERR_QUEUE_FULL');
-      expect(ms).toBeLessThan(300); // the held requests take 400 ms each: this did not wait for them
     }
     for (const r of await Promise.all(held)) expect(r.status).toBe(200);
   });
@@ -88,6 +90,7 @@ describe('overload', () => {
     logLines.length = 0;
     const before = await (await fetch(`${base}/metrics`)).text();
     const rejectedBefore = Number(/reason="REJECTED"\} (\d+)/.exec(before)?.[1] ?? 0);
+    const started = performance.now();
     const held = await fill();
     const burst = await Promise.all(Array.from({ length: 60 }, () => detect()));
     const refused = burst.filter((r) => r.status === 503).length;
@@ -96,7 +99,8 @@ describe('overload', () => {
     await sleep(1200); // the trailing summary
     const lines = logLines.filter((l) => /queue full/.test(l.msg));
     expect(lines.length).toBeGreaterThanOrEqual(1);
-    expect(lines.length).toBeLessThanOrEqual(4); // the burst and its trailing summary span ~2 s
+    // At most one line per second since the burst began, plus the trailing summary.
+    expect(lines.length).toBeLessThanOrEqual(Math.ceil((performance.now() - started) / 1000) + 1);
     for (let i = 1; i < lines.length; i++) {
       expect(lines[i]!.time - lines[i - 1]!.time).toBeGreaterThanOrEqual(990);
     }
