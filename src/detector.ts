@@ -397,7 +397,10 @@ export class Detector {
     const decodeWindow = (start: number) =>
       Promise.all(
         inputs.slice(start, start + windowSize).map((input) =>
-          decodeImage(input, { limitInputPixels: this.#options.limitInputPixels }).then(
+          decodeImage(input, {
+            limitInputPixels: this.#options.limitInputPixels,
+            maxFileBytes: this.#options.maxFileBytes,
+          }).then(
             (image): { ok: true; image: DecodedImage } => ({ ok: true, image }),
             (error: unknown) => ({ ok: false as const, error: toYoloError(error) }),
           ),

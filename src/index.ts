@@ -17,6 +17,7 @@ export { capabilities, type Capabilities } from './capabilities.js';
 export {
   decodeImage,
   DEFAULT_LIMIT_INPUT_PIXELS,
+  DEFAULT_MAX_FILE_BYTES,
   type ImageInput,
   type DecodedImage,
 } from './image/decode.js';

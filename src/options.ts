@@ -1,7 +1,7 @@
 import { invalidOption, optionalIntInRange } from './errors.js';
 import type { DetectParams } from './backends/backend.js';
 import type { TensorRtOptions } from './backends/tensorrt-options.js';
-import { DEFAULT_LIMIT_INPUT_PIXELS } from './image/decode.js';
+import { DEFAULT_LIMIT_INPUT_PIXELS, DEFAULT_MAX_FILE_BYTES } from './image/decode.js';
 
 /** Ultralytics' predict defaults. */
 export const DEFAULTS = { conf: 0.25, iou: 0.7, maxDet: 300, agnostic: false } as const;
@@ -56,6 +56,11 @@ export interface DetectorOptions extends Omit<DetectOptions, 'signal'> {
   imgsz?: number | readonly [number, number];
   /** Refuse images with more pixels than this (decompression bombs). Default 100_000_000. */
   limitInputPixels?: number;
+  /**
+   * Refuse image files (path inputs) larger than this many bytes, checked before reading; only regular
+   * files are read. Default 268_435_456 (256 MiB).
+   */
+  maxFileBytes?: number;
   /** Threads for native letterbox/NMS per batch. Default: all cores, at most 8. */
   preprocessThreads?: number;
   cpu?: CpuOptions;
@@ -76,6 +81,7 @@ export interface ResolvedDetectorOptions {
   imgsz: readonly [number, number] | undefined;
   backend: BackendRequest;
   limitInputPixels: number;
+  maxFileBytes: number;
   preprocessThreads: number | undefined;
   cpu: CpuOptions;
   tensorrt: TensorRtOptions;
@@ -161,6 +167,10 @@ export function resolveDetectorOptions(options: DetectorOptions): ResolvedDetect
     options.limitInputPixels === undefined
       ? DEFAULT_LIMIT_INPUT_PIXELS
       : checkPositiveInt('limitInputPixels', options.limitInputPixels, Number.MAX_SAFE_INTEGER);
+  const maxFileBytes =
+    options.maxFileBytes === undefined
+      ? DEFAULT_MAX_FILE_BYTES
+      : checkPositiveInt('maxFileBytes', options.maxFileBytes, Number.MAX_SAFE_INTEGER);
   // Thread and batch counts are range-checked by the backend that uses them (onnxruntime.ts).
   const preprocessThreads = options.preprocessThreads;
   const cpu = options.cpu ?? {};
@@ -186,6 +196,7 @@ export function resolveDetectorOptions(options: DetectorOptions): ResolvedDetect
     imgsz,
     backend,
     limitInputPixels,
+    maxFileBytes,
     preprocessThreads,
     cpu,
     tensorrt,

@@ -88,6 +88,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("postprocess", Napi::Function::New(env, Postprocess, "postprocess"));
   exports.Set("postprocessEndToEnd", Napi::Function::New(env, PostprocessEndToEnd, "postprocessEndToEnd"));
   exports.Set("gpuMetrics", Napi::Function::New(env, GpuMetrics, "gpuMetrics"));
+  register_memory(env, exports);
 #if defined(YOLO_TRT_WITH_CUDA)
   register_gpu(env, exports);
 #endif

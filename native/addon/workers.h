@@ -11,6 +11,9 @@ Napi::Value Preprocess(const Napi::CallbackInfo& info);
 Napi::Value Postprocess(const Napi::CallbackInfo& info);
 Napi::Value PostprocessEndToEnd(const Napi::CallbackInfo& info);
 
+// exports.trimNativeHeap (memory.cpp).
+void register_memory(Napi::Env env, Napi::Object exports);
+
 // {newWidth, newHeight, left, top, ratio} for a core geometry.
 Napi::Object geometry_to_js(Napi::Env env, int new_w, int new_h, int left, int top, double ratio);
 

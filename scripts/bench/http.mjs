@@ -6,7 +6,8 @@
  * own overhead is the difference.
  *
  *   node scripts/bench/http.mjs [--model PATH] [--image PATH] [--concurrency 1,8,32]
- *                               [--duration S] [--warmup S] [--rounds R] [--overhead-duration S] [--out FILE]
+ *                               [--duration S] [--warmup S] [--rounds R] [--overhead-duration S]
+ *                               [--tables latency,overload] [--overload-duration S] [--out FILE]
  *
  * Method: closed loop, C clients each sending its next request when the previous one answered, over
  * keep-alive loopback connections (node:http). Each server runs as a fresh `yolo-trt serve` process
@@ -14,7 +15,9 @@
  * over --rounds rounds that visit every tier and concurrency in turn, so background load falls on all
  * of them alike; warm-up seconds before each piece are excluded. Inference noise (tens of ms on a
  * shared machine) hides a sub-millisecond overhead, so a second table times the server alone with an
- * instant detector. A script, not a test: it asserts nothing. Requires `npm run build`.
+ * instant detector. A third table offers more than the server can serve (./overload.mjs): open loop at
+ * 2x/4x/8x capacity and closed loop at 64/128/256 clients. `--tables overload` runs that one alone.
+ * A script, not a test: it asserts nothing. Requires `npm run build`.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,6 +28,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Detector, createServer } from '../../dist/index.js';
+import { measure503Cost, measureBare503, overloadTable, runOverload } from './overload.mjs';
 
 const ASSETS = path.resolve(process.env.YOLO_TRT_ASSETS ?? '../shared/assets');
 const { values: args } = parseArgs({
@@ -36,6 +40,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '2' },
     'overhead-duration': { type: 'string', default: '3' },
+    tables: { type: 'string', default: 'latency,overload' },
+    'overload-duration': { type: 'string', default: '8' },
     out: { type: 'string', default: '.bench/http.json' },
   },
 });
@@ -55,6 +61,64 @@ if (
 }
 const MODEL = path.resolve(args.model);
 const IMAGE = await readFile(path.resolve(args.image));
+const TABLES = new Set(args.tables.split(','));
+if ([...TABLES].some((t) => t !== 'latency' && t !== 'overload')) {
+  throw new Error('--tables takes latency and/or overload');
+}
+
+/** The overload table (./overload.mjs), printed; its result goes into the JSON. */
+async function overloadRows() {
+  if (!TABLES.has('overload')) return undefined;
+  process.stderr.write('overload table: a fresh server with the default queue (64)\n');
+  const result = await runOverload({
+    model: MODEL,
+    image: IMAGE,
+    warmupMs: WARMUP_MS,
+    durationMs: Number(args['overload-duration']) * 1000,
+    progress: (l) => process.stderr.write(`${l}\n`),
+  });
+  console.log(
+    `\nOverload: ${path.basename(MODEL)} on ${path.basename(args.image)}, default queue (64 requests), --log-level warn; ` +
+      `capacity (closed loop, c=8) ${result.capacity.toFixed(1)} req/s at ${result.cpuPerAcceptedMs.toFixed(1)} ms server CPU per request; ` +
+      `${args['overload-duration']} s per row after ${args.warmup} s warm-up; load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}\n`,
+  );
+  console.log(overloadTable(result));
+  // The cost of one 503 measured alone (client in a child process), next to a bare Fastify 503.
+  const alone = {
+    model: MODEL,
+    image: IMAGE,
+    seconds: Number(args['overload-duration']) / 2,
+    concurrency: 64,
+  };
+  result.cost503 = await measure503Cost(alone);
+  result.bare503 = await measureBare503(alone);
+  console.log(
+    `\nA 503 alone (c=64 keep-alive clients in a child process, each request carrying the ${IMAGE.length}-byte image, ` +
+      `${alone.seconds} s): ${result.cost503.serverCpuPer503Us.toFixed(0)} us server CPU per 503 ` +
+      `(${result.cost503.rejectedPerSecond.toFixed(0)} 503/s, ${result.cost503.logLines} log lines); ` +
+      `a bare Fastify route answering 503 under the same load: ${result.bare503.serverCpuPer503Us.toFixed(0)} us ` +
+      `(${result.bare503.rejectedPerSecond.toFixed(0)} 503/s)`,
+  );
+  return result;
+}
+
+if (!TABLES.has('latency')) {
+  const overload = await overloadRows();
+  await mkdir(path.dirname(path.resolve(args.out)), { recursive: true });
+  await writeFile(
+    args.out,
+    JSON.stringify(
+      { date: new Date().toISOString(), model: MODEL, image: path.resolve(args.image), overload },
+      null,
+      2,
+    ),
+  );
+  console.log(`\nwrote ${args.out}`);
+  process.exit(0);
+}
 
 // ---------------------------------------------------------------------------------------------------
 // statistics
@@ -355,6 +419,8 @@ console.log(oLine(oHeader));
 console.log(`|${oWidths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of oTable) console.log(oLine(row));
 
+const overload = await overloadRows();
+
 await mkdir(path.dirname(path.resolve(args.out)), { recursive: true });
 await writeFile(
   args.out,
@@ -373,6 +439,7 @@ await writeFile(
       serverConfig: { on: configs.on?.dynamic_batching, off: configs.off?.dynamic_batching },
       rows,
       serverOverhead: overhead,
+      overload,
     },
     null,
     2,

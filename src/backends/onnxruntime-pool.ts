@@ -16,6 +16,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { YoloTrtError, abortError } from '../errors.js';
+import { trimNativeHeap } from '../native/trim.js';
 import type { FromWorker, ToWorker, WorkerSessionOptions } from './onnxruntime-messages.js';
 
 export interface PoolOptions extends WorkerSessionOptions {
@@ -89,6 +90,11 @@ export class OrtWorkerPool {
 
   get size(): number {
     return this.#slots.length;
+  }
+
+  /** Bytes of input buffers kept for reuse (0 once disposed). */
+  get recycledBytes(): number {
+    return this.#freeInputs.reduce((a, b) => a + b.byteLength, 0);
   }
 
   /** Number of workers alive (loading, idle or busy). */
@@ -170,6 +176,9 @@ export class OrtWorkerPool {
     }
     this.#freeInputs.length = 0;
     await Promise.allSettled(exits);
+    // The sessions and their threads are gone; glibc would keep their freed memory mapped (RSS grew
+    // ~3 MB per model swap until every arena was full): hand it back.
+    await trimNativeHeap();
   }
 
   /**
@@ -195,7 +204,9 @@ export class OrtWorkerPool {
       let loaded = false;
       let worker: Worker;
       try {
-        worker = new Worker(WORKER_URL);
+        // A clean execArgv: the worker must not inherit the parent's flags (`node --input-type=module
+        // -e ...` makes Node refuse to load the worker's file; --inspect would clash on the port).
+        worker = new Worker(WORKER_URL, { execArgv: [] });
       } catch (err) {
         slot.state = 'dead';
         reject(

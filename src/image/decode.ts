@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { invalidOption, YoloTrtError } from '../errors.js';
 import type { NativeImage } from '../native/binding.js';
@@ -21,8 +22,13 @@ const RASTER_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'a
 /** Formats whose EXIF orientation cv2.imread applies. */
 const ORIENTED_FORMATS = new Set(['jpeg', 'png', 'tiff']);
 
+/** Default largest image file read: 256 MiB. Checked from the file's size before a byte is read. */
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+
 export interface DecodeOptions {
   limitInputPixels?: number;
+  /** Largest image file read from a path, bytes (default DEFAULT_MAX_FILE_BYTES). */
+  maxFileBytes?: number;
 }
 
 export interface DecodedImage extends NativeImage {
@@ -39,22 +45,81 @@ export interface DecodedImage extends NativeImage {
 export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<DecodedImage> {
   const limit = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
   if (typeof input === 'string') {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(input);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new YoloTrtError(
-        code === 'ENOENT' || code === 'ENOTDIR' ? 'ERR_IMAGE_NOT_FOUND' : 'ERR_BAD_IMAGE',
-        `Cannot read image ${input}: ${(err as Error).message}`,
-        { cause: err, details: { path: input } },
-      );
-    }
+    const bytes = await readImageFile(input, options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
     return decodeEncoded(bytes, input, limit);
   }
   if (input instanceof Uint8Array) return decodeEncoded(input, 'buffer', limit);
   if (isRawImageInput(input)) return { ...validateRawImage(input, limit), source: 'raw' };
   throw invalidOption('image', 'a file path, a Buffer/Uint8Array of an encoded image, or raw pixels', input);
+}
+
+/**
+ * Reads an image file, bounded: only regular files (a FIFO, a device such as /dev/zero, a socket or a
+ * directory is refused: they have no size to check and may never end), and only when its size is at
+ * most `maxBytes`, checked before reading. Opened non-blocking so that opening a FIFO with no writer
+ * returns at once instead of hanging; the type is checked on the opened descriptor, so the file cannot
+ * be swapped between the check and the read. A file that grows while read is cut at its checked size.
+ */
+export async function readImageFile(path: string, maxBytes: number): Promise<Buffer> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new YoloTrtError(
+      code === 'ENOENT' || code === 'ENOTDIR' ? 'ERR_IMAGE_NOT_FOUND' : 'ERR_BAD_IMAGE',
+      `Cannot read image ${path}: ${(err as Error).message}`,
+      { cause: err, details: { path } },
+    );
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new YoloTrtError(
+        'ERR_BAD_IMAGE',
+        `Cannot read image ${path}: not a regular file (${fileKind(info)}); images are read from regular files only`,
+        { details: { path } },
+      );
+    }
+    if (info.size > maxBytes) {
+      throw new YoloTrtError(
+        'ERR_IMAGE_TOO_LARGE',
+        `Image ${path} is ${info.size} bytes, over maxFileBytes (${maxBytes})`,
+        { details: { path, size: info.size, maxFileBytes: maxBytes } },
+      );
+    }
+    const bytes = Buffer.allocUnsafe(info.size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
+      if (bytesRead === 0) break; // shrank while read: decode what is there
+      filled += bytesRead;
+    }
+    return bytes.subarray(0, filled);
+  } catch (err) {
+    if (err instanceof YoloTrtError) throw err;
+    throw new YoloTrtError('ERR_BAD_IMAGE', `Cannot read image ${path}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path },
+    });
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function fileKind(info: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isSocket()) return 'a socket';
+  return 'not a file';
 }
 
 async function decodeEncoded(bytes: Uint8Array, source: string, limit: number): Promise<DecodedImage> {

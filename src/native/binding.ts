@@ -378,6 +378,11 @@ export interface NativeBinding {
    * the first call) replaces the NVML library path.
    */
   gpuMetrics(options?: { sysfsRoot?: string }): Promise<NativeGpuMetrics>;
+  /**
+   * glibc's malloc_trim(0) on a libuv worker: freed heap pages go back to the OS. Resolves true when
+   * memory was released, false when none was or the C library is not glibc. Use ./trim.ts.
+   */
+  trimNativeHeap(): Promise<boolean>;
   /** Present only in builds with TensorRT. */
   tensorrt?: NativeTensorRt;
   /** Present only in builds with CUDA (test-only). */

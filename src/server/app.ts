@@ -7,11 +7,14 @@ import { installBearerAuth } from './auth.js';
 import { CaptureService, type ServerCaptureOptions } from './capture-service.js';
 import { DriftService, combineObservers, type ServerDriftOptions } from './drift-service.js';
 import type { ServerContext, ServerLimits } from './context.js';
+import { invalidOption } from '../errors.js';
+import { answerClientError, answerFrameworkError } from './framework-errors.js';
 import { HttpError, toErrorReply } from './http-errors.js';
 import { ServerMetrics } from './metrics.js';
 import type { ModelConfig } from './model-config.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelRepository } from './model-repository.js';
+import { installRequestDecoding } from './request-encoding.js';
 import { registerDetectRoutes } from './routes/detect.js';
 import { registerDriftRoutes } from './routes/drift.js';
 import { registerKserveRoutes } from './routes/kserve.js';
@@ -55,7 +58,43 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   bodyLimit: 32 * 1024 * 1024,
   maxInputPixels: 8192 * 8192,
   maxImagesPerRequest: 64,
+  requestTimeoutMs: 60_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 120_000,
+  maxRequestsPerSocket: 0,
+  maxConnections: 1024,
 };
+
+/** Timeouts must be whole ms, headers within the request's; anything else is an option error. */
+function checkLimits(limits: ServerLimits): ServerLimits {
+  for (const [k, v] of Object.entries(limits)) {
+    const zeroOk = ![
+      'bodyLimit',
+      'maxInputPixels',
+      'maxImagesPerRequest',
+      'maxConnections',
+      'headersTimeoutMs',
+    ].includes(k);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (zeroOk ? 0 : 1)) {
+      throw invalidOption(`limits.${k}`, zeroOk ? 'an integer >= 0' : 'a positive integer', v);
+    }
+  }
+  if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw invalidOption(
+      'limits.headersTimeoutMs',
+      `at most requestTimeoutMs (${limits.requestTimeoutMs})`,
+      limits.headersTimeoutMs,
+    );
+  }
+  return limits;
+}
+
+/** How often Node looks for requests past their headers/request timeout, ms. */
+function checkingInterval(limits: ServerLimits): number {
+  const shortest = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs || Infinity);
+  return Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+}
 
 function packageVersion(): string {
   try {
@@ -77,7 +116,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
  * accepting, lets running requests finish, then disposes every model.
  */
 export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
-  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits: ServerLimits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
   const metrics = new ServerMetrics({ processMetrics: options.processMetrics });
   const gpu = await metrics.enableGpuMetrics(); // nv_gpu_* gauges only where a GPU is found
   const repository =
@@ -93,7 +132,23 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     // Requests arriving during shutdown get our own 503 (same JSON shape as every error) below.
     return503OnClosing: false,
+    // Slow clients are cut off: headers, then the whole request, must arrive in time (Node checks
+    // these every connectionsCheckingInterval, so that is a fraction of the shortest of them).
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkingInterval(limits),
+    },
+    // Router and HTTP-parser errors in our {error, code} shape too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
+  app.server.maxConnections = limits.maxConnections;
   app.log.info({ source: gpu.source, gpus: gpu.devices.length, reason: gpu.reason }, 'GPU metrics');
 
   const drift =
@@ -140,6 +195,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );
+  // Content-Encoding: gzip/deflate bodies decompressed within the body limit, other codings refused.
+  installRequestDecoding(app, limits.bodyLimit);
   await app.register(multipart, {
     limits: { fileSize: limits.bodyLimit, files: limits.maxImagesPerRequest },
   });
@@ -168,7 +225,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
 
   app.setErrorHandler(async (err, request, reply) => {
     const r = toErrorReply(err);
-    if (r.statusCode >= 500) request.log.error({ err }, 'request failed');
+    // A full queue is summarized by the overload log (one line per second per model), and other 503s
+    // (loading, shutting down) are the server saying "later", not failing: only real 5xx are errors.
+    if (r.body.code === 'ERR_QUEUE_FULL') request.log.debug({ code: r.body.code }, r.body.error);
+    else if (r.statusCode >= 500 && r.statusCode !== 503) request.log.error({ err }, 'request failed');
     else request.log.info({ code: r.body.code, status: r.statusCode }, r.body.error);
     if (r.retryAfter !== undefined) reply.header('retry-after', String(r.retryAfter));
     if (r.statusCode === 401) reply.header('www-authenticate', 'Bearer');

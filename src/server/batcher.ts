@@ -115,22 +115,30 @@ export class DynamicBatcher<I, R> {
     return this.#queue.length + this.#runningRequests;
   }
 
+  /** No room for one more request: a submit now would be refused. Cheap enough to ask per request. */
+  get full(): boolean {
+    return this.#queue.length >= this.#o.maxQueueSize;
+  }
+
+  /** What a request refused because the queue is full is told (the same text every time). */
+  get queueFullMessage(): string {
+    return `the queue is full (${this.#o.maxQueueSize} requests waiting); retry later`;
+  }
+
+  /** The 503 a request gets when the queue is full, Retry-After estimated from the batch speed. */
+  queueFullError(): HttpError {
+    return new HttpError(503, 'ERR_QUEUE_FULL', this.queueFullMessage, {
+      retryAfter: this.retryAfterSeconds(),
+    });
+  }
+
   submit(item: I, options: SubmitOptions = {}): Promise<BatchOutcome<R>> {
     const { size = 1, key = '', signal } = options;
     if (this.#closed) {
       return Promise.reject(new HttpError(503, 'ERR_SHUTTING_DOWN', 'this model version is shutting down'));
     }
     if (signal?.aborted) return Promise.reject(clientClosed());
-    if (this.#queue.length >= this.#o.maxQueueSize) {
-      return Promise.reject(
-        new HttpError(
-          503,
-          'ERR_QUEUE_FULL',
-          `the queue is full (${this.#o.maxQueueSize} requests waiting); retry later`,
-          { retryAfter: this.#retryAfterSeconds() },
-        ),
-      );
-    }
+    if (this.full) return Promise.reject(this.queueFullError());
     return new Promise<BatchOutcome<R>>((resolve, reject) => {
       const entry: Entry<I, R> = {
         item,
@@ -181,7 +189,8 @@ export class DynamicBatcher<I, R> {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  #retryAfterSeconds(): number {
+  /** Seconds until the queue has room, at the observed batch speed: Retry-After of a 503. */
+  retryAfterSeconds(): number {
     // Time to run what is queued, at the observed batch speed; at least one second (HTTP's unit).
     const batches = Math.ceil(this.#queue.length / this.#o.maxBatchSize) / this.#o.maxInflightBatches;
     return Math.max(1, Math.ceil((batches * (this.#avgBatchMs || 100)) / 1000));

@@ -12,6 +12,21 @@ export interface ServerLimits {
   maxInputPixels: number;
   /** Images per request (multipart files, BYTES elements, FP32 N). */
   maxImagesPerRequest: number;
+  /** The whole request (headers and body) must arrive within this, ms (0 = no limit): slow bodies end. */
+  requestTimeoutMs: number;
+  /** The request headers must arrive within this, ms (at most requestTimeoutMs): slow headers end. */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this, ms. */
+  keepAliveTimeoutMs: number;
+  /**
+   * A connection with no bytes in either direction for this long is closed, ms (0 = never). It also
+   * runs while a request waits for inference: keep it above the models' batching.timeoutMs.
+   */
+  idleTimeoutMs: number;
+  /** Requests on one keep-alive connection before the server closes it (0 = no limit). */
+  maxRequestsPerSocket: number;
+  /** Open connections at most; further ones are closed on arrival. */
+  maxConnections: number;
 }
 
 /** What every route needs; also reachable as `app.yolo` (tests, the CLI's shutdown). */

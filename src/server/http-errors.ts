@@ -11,10 +11,18 @@ export type ServerErrorCode =
   | 'ERR_NOT_FOUND'
   /** Missing or wrong bearer token. */
   | 'ERR_UNAUTHORIZED'
-  /** The body (or one multipart file) is larger than the configured limit. */
+  /** The body (or one multipart file, or a compressed body once decompressed) is larger than the limit. */
   | 'ERR_BODY_TOO_LARGE'
   /** The Content-Type is not one this route accepts. */
   | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  /** The Content-Encoding of the request body is not identity, gzip or deflate (415). */
+  | 'ERR_UNSUPPORTED_ENCODING'
+  /** A path parameter (model name, version) is longer than the router accepts (414). */
+  | 'ERR_URI_TOO_LONG'
+  /** The request headers are larger than the server accepts (431, answered before routing). */
+  | 'ERR_HEADERS_TOO_LARGE'
+  /** The client did not send its headers or body within the server's timeouts (408). */
+  | 'ERR_REQUEST_TIMEOUT'
   /** A repository path resolves outside --model-repository. */
   | 'ERR_PATH_OUTSIDE_REPOSITORY'
   /** The model is known but has no ready version (loading, unloaded, or its load failed). */
@@ -96,6 +104,17 @@ const FRAMEWORK_CODES: Readonly<Record<string, [number, ServerErrorCode]>> = {
   FST_PROTO_VIOLATION: [400, 'ERR_BAD_REQUEST'],
 };
 
+/** Our code for a 4xx status raised by the framework with a code we do not list above. */
+const CODE_OF_CLIENT_STATUS: Readonly<Record<number, ServerErrorCode>> = {
+  400: 'ERR_BAD_REQUEST',
+  404: 'ERR_NOT_FOUND',
+  408: 'ERR_REQUEST_TIMEOUT',
+  413: 'ERR_BODY_TOO_LARGE',
+  414: 'ERR_URI_TOO_LONG',
+  415: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+  431: 'ERR_HEADERS_TOO_LARGE',
+};
+
 export interface ErrorReply {
   statusCode: number;
   body: { error: string; code: string };
@@ -128,9 +147,10 @@ export function toErrorReply(err: unknown): ErrorReply {
   if (known !== undefined) {
     return { statusCode: known[0], body: { error: message, code: known[1] }, retryAfter: undefined };
   }
-  // JSON.parse errors from fastify's parser carry statusCode 400 and no code of ours.
+  // Other framework errors that are the client's doing (JSON.parse errors from fastify's parser carry
+  // statusCode 400 and no code of ours): keep the status, give it our code.
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const code = e.statusCode === 404 ? 'ERR_NOT_FOUND' : 'ERR_BAD_REQUEST';
+    const code = CODE_OF_CLIENT_STATUS[e.statusCode] ?? 'ERR_BAD_REQUEST';
     return { statusCode: e.statusCode, body: { error: message, code }, retryAfter: undefined };
   }
   if (e?.statusCode === 503) {

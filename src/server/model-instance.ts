@@ -89,6 +89,8 @@ export class ModelInstance {
   #leaseWaiters: (() => void)[] = [];
   #retired: Promise<void> | null = null;
   readonly #observer: ResultObserver | undefined;
+  readonly #onQueueFull: () => void;
+  #queueFullBody: string | undefined;
 
   constructor(init: {
     name: string;
@@ -101,6 +103,8 @@ export class ModelInstance {
     log?: InstanceLog | undefined;
     /** Sees every successful result (drift monitoring); its detector is asked for image statistics. */
     observer?: ResultObserver | undefined;
+    /** Called for every request refused because the queue is full (the rate-limited log). */
+    onQueueFull?: () => void;
   }) {
     this.#log = init.log;
     this.#observer = init.observer;
@@ -111,6 +115,7 @@ export class ModelInstance {
     this.config = init.config;
     this.#metrics = init.metrics;
     this.#labels = { model: init.name, version: init.version };
+    this.#onQueueFull = init.onQueueFull ?? (() => undefined);
     this.stats = new ModelStats(init.name, init.version);
     const b = init.batching;
     const perRun = Math.max(1, init.detector.maxBatch * init.detector.concurrency);
@@ -144,6 +149,30 @@ export class ModelInstance {
     const image = { data: new Uint8Array(w * h * 3).fill(114), width: w, height: h, format: 'rgb' as const };
     const settled = await this.detector.detectBatchSettled(new Array(n).fill(image));
     for (const s of settled) if (!s.ok) throw s.error;
+  }
+
+  /** The queue has no room: a request arriving now is refused before its body is read. */
+  get queueFull(): boolean {
+    return this.#batcher.full;
+  }
+
+  /**
+   * Refuses a request on arrival because the queue is full (see `queueFull`): counted in the stats and
+   * metrics as REJECTED, logged in the rate-limited summary. Returns the Retry-After seconds; the body
+   * to answer with is `queueFullBody`. No Error is built: under overload this runs for most requests.
+   */
+  refuseQueueFull(startedAt: number): number {
+    const requestMs = performance.now() - startedAt;
+    this.stats.failure(requestMs);
+    this.#metrics.requestFailed(this.#labels, 'REJECTED', requestMs);
+    this.#onQueueFull();
+    return this.#batcher.retryAfterSeconds();
+  }
+
+  /** The JSON body of a queue-full 503, serialized once. */
+  get queueFullBody(): string {
+    this.#queueFullBody ??= JSON.stringify({ error: this.#batcher.queueFullMessage, code: 'ERR_QUEUE_FULL' });
+    return this.#queueFullBody;
   }
 
   acquire(): void {
@@ -180,6 +209,7 @@ export class ModelInstance {
       const requestMs = performance.now() - startedAt;
       this.stats.failure(requestMs);
       this.#metrics.requestFailed(this.#labels, failureReason(err), requestMs);
+      if (err instanceof HttpError && err.code === 'ERR_QUEUE_FULL') this.#onQueueFull();
       throw err;
     } finally {
       this.#noteDeviceLost();

@@ -7,6 +7,7 @@ import { mergeModelConfig, resolveBatching, type ModelConfig } from './model-con
 import { ModelInstance, type SourceFingerprint } from './model-instance.js';
 import { checkModelName, type ModelRepository, type PlannedVersion } from './model-repository.js';
 import type { ServerMetrics } from './metrics.js';
+import { OverloadLog } from './overload-log.js';
 import type { DetectorFactory } from './served-detector.js';
 
 /**
@@ -65,9 +66,11 @@ export class ModelRegistry {
   readonly #o: RegistryOptions;
   readonly #retiring = new Set<Promise<void>>();
   #closing = false;
+  readonly #overload: OverloadLog;
 
   constructor(options: RegistryOptions) {
     this.#o = options;
+    this.#overload = new OverloadLog(options.log);
   }
 
   get repository(): ModelRepository | undefined {
@@ -244,6 +247,7 @@ export class ModelRegistry {
       for (const [v, inst] of old) this.#retire(e, v, inst, 'server shut down');
     }
     await Promise.all(this.#retiring);
+    this.#overload.close();
   }
 
   /** Resolves when every swapped-out version has been disposed (tests, shutdown). */
@@ -319,6 +323,7 @@ export class ModelRegistry {
           config: plan.config,
           log: this.#o.log,
           observer: this.#o.observerFor?.(e.name),
+          onQueueFull: () => this.#overload.queueFull(e.name),
         });
         built.push(inst);
         await inst.warmUp();

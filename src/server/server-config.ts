@@ -14,7 +14,8 @@ import { parseModelConfig, type ModelConfig } from './model-config.js';
  *     "host": "127.0.0.1", "port": 8000, "token": "...", "modelRepository": "models/",
  *     "models": { "yolo11n": { "path": "yolo11n.onnx", "conf": 0.3, "batching": { "maxQueueDelayMs": 2 } } },
  *     "defaults": { "backend": "auto", "cpu": { "workers": 2 } },
- *     "limits": { "bodyLimit": 33554432, "maxInputPixels": 67108864, "maxImagesPerRequest": 64 },
+ *     "limits": { "bodyLimit": 33554432, "maxInputPixels": 67108864, "maxImagesPerRequest": 64,
+ *                 "requestTimeoutMs": 60000, "headersTimeoutMs": 10000, "maxConnections": 1024 },
  *     "logLevel": "info", "demoPage": true,
  *     "drift": { "references": { "yolo11n": "profile.json" }, "window": 500, "windowMs": 3600000,
  *                "minWindow": 25, "alpha": 0.05, "thresholds": { "warn": 0.1, "alert": 0.25 },
@@ -114,6 +115,18 @@ export function parseServeConfig(json: unknown, baseDir: string, where: string):
   return out;
 }
 
+const LIMIT_KEYS: readonly (keyof ServerLimits)[] = [
+  'bodyLimit',
+  'maxInputPixels',
+  'maxImagesPerRequest',
+  'requestTimeoutMs',
+  'headersTimeoutMs',
+  'keepAliveTimeoutMs',
+  'idleTimeoutMs',
+  'maxRequestsPerSocket',
+  'maxConnections',
+];
+
 const DRIFT_KEYS = [
   'references',
   'window',
@@ -182,12 +195,12 @@ function parseLimits(v: unknown, where: string): Partial<ServerLimits> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidOption(where, 'an object', v);
   const out: Partial<ServerLimits> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (k !== 'bodyLimit' && k !== 'maxInputPixels' && k !== 'maxImagesPerRequest') {
-      throw invalidOption(`${where}.${k}`, 'one of bodyLimit, maxInputPixels, maxImagesPerRequest', k);
-    }
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < 1)
-      throw invalidOption(`${where}.${k}`, 'a positive integer', x);
-    out[k] = x;
+    const key = LIMIT_KEYS.find((l) => l === k);
+    if (key === undefined) throw invalidOption(`${where}.${k}`, `one of ${LIMIT_KEYS.join(', ')}`, k);
+    // Ranges (which may be 0) are checked by createServer.
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0)
+      throw invalidOption(`${where}.${k}`, 'an integer >= 0', x);
+    out[key] = x;
   }
   return out;
 }

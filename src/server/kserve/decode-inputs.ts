@@ -104,15 +104,23 @@ export function decodeInferInput(
           `FP32 input '${name}' of shape [${input.shape.join(',')}] needs ${count * 4} bytes but has ${bytes.length}`,
         );
       }
-      return { kind: 'tensor', tensor: readFloat32(bytes), n };
+      const tensor = readFloat32(bytes);
+      const bad = firstNonFinite(tensor);
+      if (bad >= 0) {
+        throw badRequest(
+          `Expected finite values in FP32 input '${name}' but element ${bad} is ${String(tensor[bad])}`,
+        );
+      }
+      return { kind: 'tensor', tensor, n };
     }
     const elements = flatten(input.data, count, name);
     const tensor = new Float32Array(count);
     for (let i = 0; i < count; i++) {
       const v = elements[i];
-      if (typeof v !== 'number' || !Number.isFinite(v)) {
+      // Math.fround: a JSON number beyond float32's range (1e308) would silently become Infinity.
+      if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) {
         throw badRequest(
-          `Expected a finite number for element ${i} of FP32 input '${name}' but received ${String(v)}`,
+          `Expected a finite number for element ${i} of FP32 input '${name}' (within float32's range) but received ${String(v).slice(0, 40)}`,
         );
       }
       tensor[i] = v;
@@ -123,6 +131,12 @@ export function decodeInferInput(
   throw badRequest(
     `Expected ${expected} but input '${name}' has datatype ${String(input.datatype).slice(0, 16)}`,
   );
+}
+
+/** Index of the first NaN or +-Infinity, or -1. (x - x is 0 for finite x, NaN otherwise.) */
+function firstNonFinite(t: Float32Array): number {
+  for (let i = 0; i < t.length; i++) if (t[i]! - t[i]! !== 0) return i;
+  return -1;
 }
 
 /** Row-major data may arrive flat or nested; either way it must hold exactly `count` elements. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { admissionHook } from '../admission.js';
 import { clientSignal, requestStart, serverTiming, toRequestParams, type ServerContext } from '../context.js';
 import { HttpError, badRequest } from '../http-errors.js';
 import { HEADER_LENGTH, buildBinaryResponse, splitBinaryRequest } from '../kserve/binary.js';
@@ -162,6 +163,8 @@ function registerInfer(app: FastifyInstance, ctx: ServerContext): void {
       body: inferRequestSchema,
       response: { 200: inferResponseSchema, ...errorResponses },
     },
+    // Unknown models and full queues are refused before the body is read.
+    onRequest: admissionHook(ctx),
     preValidation: async (request: FastifyRequest) => {
       const body: unknown = request.body;
       if (!Buffer.isBuffer(body)) return;
