@@ -183,7 +183,7 @@ describe('Detector after a sticky CUDA error', () => {
     created.length = 0;
     gpuEngine = new FakeEngine(2);
     gpuEngine.fail = () => nativeError(LOST, { code: 'ERR_CUDA', deviceLost: true });
-    const detector = await Detector.create({ model: modelPath(), backend: 'auto' });
+    const detector = await Detector.create({ model: modelPath(), backend: 'auto', warmup: false });
     expect(detector.backend).toBe('tensorrt');
     const result = await detector.detect(rgb);
     expect(result.detections).toEqual([]);
@@ -202,7 +202,7 @@ describe('Detector after a sticky CUDA error', () => {
     created.length = 0;
     gpuEngine = new FakeEngine(1);
     gpuEngine.fail = () => nativeError(LOST, { code: 'ERR_CUDA', deviceLost: true });
-    const detector = await Detector.create({ model: modelPath(), backend: 'tensorrt' });
+    const detector = await Detector.create({ model: modelPath(), backend: 'tensorrt', warmup: false });
     await expect(detector.detect(rgb)).rejects.toMatchObject({ code: 'ERR_CUDA' });
     expect(detector.healthy).toBe(false);
     await expect(detector.detect(rgb)).rejects.toMatchObject({ code: 'ERR_CUDA' });
