@@ -7,6 +7,7 @@ import { installBearerAuth } from './auth.js';
 import type { ServerContext, ServerLimits } from './context.js';
 import { HttpError, toErrorReply } from './http-errors.js';
 import { ServerMetrics } from './metrics.js';
+import { startGrpcServer, type GrpcServerHandle, type GrpcServerOptions } from './grpc/server.js';
 import type { ModelConfig } from './model-config.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelRepository } from './model-repository.js';
@@ -40,6 +41,11 @@ export interface ServerOptions {
   demoPage?: boolean;
   /** Process metrics (CPU, memory, event loop lag) in /metrics (default true). */
   processMetrics?: boolean;
+  /**
+   * Also serve KServe v2 over gRPC on this port (0 = any free one: read `app.yolo.grpc.port`). Off
+   * unless given; started once the models are loaded, stopped by `app.close()`.
+   */
+  grpc?: GrpcServerOptions;
   /** How detectors are made (default: Detector.create). Tests inject fakes. */
   detectorFactory?: DetectorFactory;
 }
@@ -165,8 +171,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   registerRepositoryRoutes(app, ctx);
   registerMiscRoutes(app, ctx, { demoPage: options.demoPage !== false });
 
+  let grpc: GrpcServerHandle | undefined;
+  let grpcClosed: Promise<void> | undefined;
   app.addHook('preClose', async () => {
     ctx.shuttingDown = true;
+    grpcClosed = grpc?.shutdown(); // refuses new calls at once; running ones finish
     const server = app.server;
     if (!server.listening) return;
     const reaper = setInterval(() => {
@@ -177,6 +186,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   });
   // Runs after the HTTP server stopped and running requests finished: drain and dispose the models.
   app.addHook('onClose', async () => {
+    await grpcClosed;
     await registry.close();
   });
 
@@ -187,6 +197,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     // Sequential: loads compete for the same cores, and an error names the model that failed.
     for (const name of [...names].sort()) await registry.load(name);
     await app.ready();
+    if (options.grpc !== undefined) {
+      grpc = await startGrpcServer(ctx, { ...options.grpc, token: options.token, log: app.log });
+      ctx.grpc = { port: grpc.port };
+    }
   } catch (err) {
     await registry.close().catch(() => undefined);
     throw err;

@@ -20,6 +20,8 @@ export interface ServerContext {
   packageVersion: string;
   /** Set when shutdown begins: readiness turns false. */
   shuttingDown: boolean;
+  /** The gRPC listener, when one was asked for (ServerOptions.grpc). */
+  grpc?: { readonly port: number };
 }
 
 declare module 'fastify' {
