@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import compress from '@fastify/compress';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Detector } from '../detector.js';
@@ -124,6 +125,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );
+  // Responses compressed when the client asks (Accept-Encoding), as Triton does; request bodies are
+  // not this plugin's business here.
+  await app.register(compress, { globalCompression: true, globalDecompression: false });
   await app.register(multipart, {
     limits: { fileSize: limits.bodyLimit, files: limits.maxImagesPerRequest },
   });

@@ -225,8 +225,11 @@ export class ModelInstance {
         this.#metrics.imageStages(this.#labels, res.speed);
       }
     }
-    this.stats.batch(images, stages);
-    this.#metrics.batchExecuted(this.#labels, images);
+    // A batch whose images all failed to decode never reached the model: not an execution.
+    if (images > 0) {
+      this.stats.batch(images, stages);
+      this.#metrics.batchExecuted(this.#labels, images);
+    }
     return perJob;
   }
 }

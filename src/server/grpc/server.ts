@@ -59,7 +59,8 @@ export async function startGrpcServer(
   ctx: ServerContext,
   options: GrpcServerOptions & { token: string | undefined; log: FastifyBaseLogger },
 ): Promise<GrpcServerHandle> {
-  const log = options.log.child({ transport: 'grpc' });
+  // The server's own logger (not a child: /v2/logging and LogSettings change its level at run time).
+  const log = options.log;
   const check = bearerCheck(options.token);
   const server = new Server({
     // Larger messages are refused by grpc-js with RESOURCE_EXHAUSTED, like a body over the HTTP limit.
@@ -81,8 +82,9 @@ export async function startGrpcServer(
 
   const fail = (method: string, err: unknown) => {
     const g = toGrpcError(err);
-    if (g.httpStatus >= 500) log.error({ err, method }, 'gRPC call failed');
-    else log.info({ method, code: g.code, grpcStatus: g.error.code }, g.error.details ?? '');
+    if (g.httpStatus >= 500) log.error({ err, method, transport: 'grpc' }, 'gRPC call failed');
+    else
+      log.info({ method, code: g.code, grpcStatus: g.error.code, transport: 'grpc' }, g.error.details ?? '');
     return g.error;
   };
 
@@ -154,7 +156,7 @@ export async function startGrpcServer(
         }
       }
       await ctx.registry.load(r.model_name, parseLoadConfig(config, r.model_name));
-      log.info({ model: r.model_name }, 'model load finished');
+      log.info({ model: r.model_name, transport: 'grpc' }, 'model load finished');
       return {};
     }),
     RepositoryModelUnload: unary('RepositoryModelUnload', async (r: RepositoryModelRequest) => {

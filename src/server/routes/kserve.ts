@@ -15,6 +15,7 @@ import {
 import { inferResponseParameters, modelMetadata, modelReady, serverMetadata } from '../kserve/service.js';
 import type { InferRequestBody, InferResponseBody } from '../kserve/types.js';
 import { checkParamsForModel } from './params.js';
+import { registerTritonExtensionRoutes } from './triton-extensions.js';
 
 /** KServe v2 core routes: health, server and model metadata, readiness, infer. */
 
@@ -62,6 +63,7 @@ export function registerKserveRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.get('/v2/models/:model/versions/:version/ready', readyOptions, ready);
 
   void app.register(async (scope) => registerInfer(scope, ctx));
+  registerTritonExtensionRoutes(app);
 }
 
 function parseJsonBody(body: Buffer): unknown {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { parseLoadConfig } from '../kserve/load-config.js';
+import { readUntypedBodiesAsJson } from './json-body.js';
 import {
   errorResponses,
   modelParams,
@@ -17,7 +18,14 @@ import {
 
 type LoadBody = { parameters?: { config?: string } } | null | undefined;
 
-export function registerRepositoryRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function registerRepositoryRoutes(root: FastifyInstance, ctx: ServerContext): void {
+  void root.register(async (app) => {
+    readUntypedBodiesAsJson(app);
+    registerRoutes(app, ctx);
+  });
+}
+
+function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // Clients often POST these with no body at all.
   const emptyBodyIsNull = async (request: FastifyRequest) => {
     request.body ??= null;
