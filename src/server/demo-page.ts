@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
 /**
- * `GET /`: a one-file demo. Pick or drop an image; it is POSTed to the detect route and the boxes are
- * drawn with labels and timings. No external resources; the inline script is allowed by its hash in
+ * `GET /`: a one-file demo. It says what the server is, which model runs (from its config) and links to
+ * the metadata, statistics and metrics. Pick or drop an image; it is POSTed to the detect route and the
+ * boxes are drawn with labels and timings; every new request clears the previous results first. No external resources; the inline script is allowed by its hash in
  * the Content-Security-Policy, nothing else runs. With a token configured the page itself is public
  * (it holds no data) and asks for the token, which it sends as a bearer header.
  */
@@ -28,9 +29,35 @@ async function loadModels() {
     const sel = $('model');
     sel.replaceChildren(...names.map((n) => new Option(n, n)));
     status(names.length ? 'Pick or drop an image.' : 'No model is ready.', !names.length);
+    describeModel();
   } catch (err) {
     status('Cannot list models: ' + err.message + (token() ? '' : ' (a token may be needed)'), true);
   }
+}
+// What runs: the selected model's versions, backend, input size and classes, from its config.
+async function describeModel() {
+  const model = $('model').value;
+  $('modelInfo').textContent = '';
+  if (!model) return;
+  const path = '/v2/models/' + encodeURIComponent(model);
+  $('configLink').href = path + '/config';
+  try {
+    const res = await fetch(path + '/config', { headers: headers() });
+    if (!res.ok) return;
+    const c = await res.json();
+    $('modelInfo').textContent = 'Model ' + c.name + ' version ' + c.version + ': ' + c.model_file + ' on the ' +
+      c.backend + ' backend, input ' + c.imgsz.join('x') + ', ' + c.labels.length + ' classes.';
+  } catch (err) {
+    // the status line already says why listing failed
+  }
+}
+// A new request starts from a blank slate: an error must not leave the previous image's results up.
+function clearResults() {
+  $('detections').replaceChildren();
+  $('timings').textContent = '';
+  canvas.width = 640;
+  canvas.height = 360;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
 }
 function parseServerTiming(h) {
   const out = {};
@@ -43,6 +70,7 @@ function parseServerTiming(h) {
 async function detect(file) {
   const model = $('model').value;
   if (!model) return status('No model selected.', true);
+  clearResults();
   status('Detecting ' + file.name + ' ...');
   const bitmap = await createImageBitmap(file).catch(() => null);
   const q = new URLSearchParams({ conf: $('conf').value });
@@ -109,6 +137,7 @@ drop.addEventListener('drop', (e) => {
   const f = e.dataTransfer.files[0];
   if (f) detect(f);
 });
+$('model').addEventListener('change', describeModel);
 $('conf').addEventListener('input', () => { $('confValue').textContent = $('conf').value; });
 $('token').value = sessionStorage.getItem('yolo-trt-token') || '';
 $('token').addEventListener('change', () => { sessionStorage.setItem('yolo-trt-token', token()); loadModels(); });
@@ -120,11 +149,12 @@ const HTML = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>yolo-trt demo</title>
+<title>yolo-trt: YOLO object detection server</title>
 <link rel="icon" href="data:,">
 <style>
   body { font: 15px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #222; background: #fafafa; }
-  h1 { font-size: 1.3rem; margin: 0 0 1rem; }
+  h1 { font-size: 1.3rem; margin: 0 0 .5rem; }
+  .about, #modelInfo { max-width: 60rem; color: #444; margin: 0 0 .8rem; }
   .row { display: flex; gap: 1rem; flex-wrap: wrap; align-items: center; margin-bottom: .8rem; }
   #drop { border: 2px dashed #999; border-radius: 8px; padding: 1.2rem; text-align: center; background: #fff; }
   #drop.over { border-color: #2a7; background: #efe; }
@@ -136,7 +166,14 @@ const HTML = `<!doctype html>
 </style>
 </head>
 <body>
-<h1>yolo-trt demo</h1>
+<h1>yolo-trt: YOLO object detection server</h1>
+<p class="about">This server runs Ultralytics YOLO detection models (onnxruntime on CPU, TensorRT on NVIDIA
+GPUs) behind Triton's KServe v2 protocol over HTTP and gRPC. Try it here: the image is sent to
+<code>POST /v2/models/{model}/detect</code> and the boxes it returns are drawn over it.
+Links: <a href="/v2">server metadata</a> · <a id="configLink" href="/v2/models/stats">model config</a> ·
+<a href="/v2/models/stats">statistics</a> · <a href="/metrics">Prometheus metrics</a>
+(with a token, these need it as a bearer header).</p>
+<p id="modelInfo"></p>
 <div class="row">
   <label>Model <select id="model"></select></label>
   <label>conf <input id="conf" type="range" min="0.05" max="0.95" step="0.05" value="0.25"> <span id="confValue">0.25</span></label>
