@@ -15,4 +15,12 @@ export type { RawImageInput } from './image/raw-input.js';
 export type { PixelFormat, NativeCapabilities } from './native/binding.js';
 export type { ModelInfo, YoloTask } from './model/types.js';
 export type { BackendName } from './backends/backend.js';
-export { createServer, type ServerOptions, type ServedModelSpec, type ModelConfig } from './server/public.js';
+export {
+  createServer,
+  yoloTrtPlugin,
+  type ServerOptions,
+  type ServedModelSpec,
+  type ModelConfig,
+  type YoloTrtPluginOptions,
+  type GrpcServerOptions,
+} from './server/public.js';

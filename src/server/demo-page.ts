@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 const SCRIPT = String.raw`
 'use strict';
 const $ = (id) => document.getElementById(id);
+// Where the API is mounted: '' standalone, the plugin's prefix when embedded in another Fastify app.
+const BASE = document.querySelector('meta[name="yolo-trt-base"]').content;
 const canvas = $('canvas');
 const ctx = canvas.getContext('2d');
 const COLORS = ['#ff3838','#ff9d97','#ff701f','#ffb21d','#cfd231','#48f90a','#92cc17','#3ddb86','#1a9334','#00d4bb',
@@ -23,7 +25,7 @@ function status(text, isError) {
 }
 async function loadModels() {
   try {
-    const res = await fetch('/v2/repository/index', { method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: '{"ready":true}' });
+    const res = await fetch(BASE + '/v2/repository/index', { method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: '{"ready":true}' });
     if (!res.ok) throw new Error((await res.json()).error);
     const names = [...new Set((await res.json()).map((m) => m.name))];
     const sel = $('model');
@@ -39,7 +41,7 @@ async function describeModel() {
   const model = $('model').value;
   $('modelInfo').textContent = '';
   if (!model) return;
-  const path = '/v2/models/' + encodeURIComponent(model);
+  const path = BASE + '/v2/models/' + encodeURIComponent(model);
   $('configLink').href = path + '/config';
   try {
     const res = await fetch(path + '/config', { headers: headers() });
@@ -77,7 +79,7 @@ async function detect(file) {
   const t0 = performance.now();
   let res;
   try {
-    res = await fetch('/v2/models/' + encodeURIComponent(model) + '/detect?' + q, {
+    res = await fetch(BASE + '/v2/models/' + encodeURIComponent(model) + '/detect?' + q, {
       method: 'POST', headers: headers({ 'content-type': file.type || 'application/octet-stream' }), body: file });
   } catch (err) {
     return status('Request failed: ' + err.message, true);
@@ -144,11 +146,12 @@ $('token').addEventListener('change', () => { sessionStorage.setItem('yolo-trt-t
 loadModels();
 `;
 
-const HTML = `<!doctype html>
+const html = (base: string) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="yolo-trt-base" content="${escapeAttribute(base)}">
 <title>yolo-trt: YOLO object detection server</title>
 <link rel="icon" href="data:,">
 <style>
@@ -170,8 +173,10 @@ const HTML = `<!doctype html>
 <p class="about">This server runs Ultralytics YOLO detection models (onnxruntime on CPU, TensorRT on NVIDIA
 GPUs) behind Triton's KServe v2 protocol over HTTP and gRPC. Try it here: the image is sent to
 <code>POST /v2/models/{model}/detect</code> and the boxes it returns are drawn over it.
-Links: <a href="/v2">server metadata</a> · <a id="configLink" href="/v2/models/stats">model config</a> ·
-<a href="/v2/models/stats">statistics</a> · <a href="/metrics">Prometheus metrics</a>
+Links: <a href="${escapeAttribute(base)}/v2">server metadata</a> ·
+<a id="configLink" href="${escapeAttribute(base)}/v2/models/stats">model config</a> ·
+<a href="${escapeAttribute(base)}/v2/models/stats">statistics</a> ·
+<a href="${escapeAttribute(base)}/metrics">Prometheus metrics</a>
 (with a token, these need it as a bearer header).</p>
 <p id="modelInfo"></p>
 <div class="row">
@@ -191,7 +196,11 @@ Links: <a href="/v2">server metadata</a> · <a id="configLink" href="/v2/models/
 
 const SCRIPT_HASH = createHash('sha256').update(SCRIPT, 'utf8').digest('base64');
 
-export const DEMO_PAGE_HTML = HTML;
+const escapeAttribute = (v: string) =>
+  v.replace(/[&"<>]/g, (c) => ({ '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' })[c]!);
+
+/** The page, for routes mounted under `base` ('' standalone, the prefix when embedded). */
+export const demoPageHtml = (base: string): string => html(base);
 
 /** Only the page's own inline script and style run; fetches go to this origin only. */
 export const DEMO_PAGE_CSP = [
