@@ -125,6 +125,7 @@ async function startServer(batching) {
       `m=${MODEL}`,
       '--port',
       '0',
+      '--no-grpc',
       '--log-level',
       'warn',
       '--config',

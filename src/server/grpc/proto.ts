@@ -45,7 +45,9 @@ export function codec<T>(typeName: string): Codec<T> {
   const type = protoRoot().lookupType(`inference.${typeName}`);
   return {
     encode: (value) => {
-      const bytes = type.encode(type.fromObject(withoutDefaults(type, value))).finish();
+      // withoutDefaults also turns enum names into numbers, so the plain object encodes as it is
+      // (protobufjs' fromObject would copy it once more).
+      const bytes = type.encode(withoutDefaults(type, value)).finish();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     },
     decode: (bytes) => type.toObject(type.decode(bytes), DECODE_OPTIONS) as T,
@@ -98,14 +100,13 @@ function withoutDefaults(type: protobuf.Type, value: unknown): Record<string, un
       out[field.name] = nested === undefined ? list : list.map((e) => withoutDefaults(nested, e));
     } else if (nested !== undefined) {
       out[field.name] = withoutDefaults(nested, x);
-    } else if (field.partOf !== null || (x !== '' && x !== 0 && x !== false && !isDefaultEnum(field, x))) {
+    } else if (field.resolvedType instanceof protobuf.Enum) {
+      const n = typeof x === 'string' ? field.resolvedType.values[x] : x;
+      if (n === undefined) throw new Error(`${type.name}.${field.name}: no enum value '${String(x)}'`);
+      if (n !== 0 || field.partOf !== null) out[field.name] = n;
+    } else if (field.partOf !== null || (x !== '' && x !== 0 && x !== false)) {
       out[field.name] = x;
     }
   }
   return out;
-}
-
-function isDefaultEnum(field: protobuf.Field, x: unknown): boolean {
-  const e = field.resolvedType;
-  return e instanceof protobuf.Enum && (x === 0 || e.values[x as string] === 0);
 }
