@@ -4,7 +4,8 @@
  * answers at once with bus.jpg's real detections, so no inference time hides the overhead). One server
  * (createServer with gRPC on), batching on, clients in this process:
  *
- *   grpc ModelInfer         BYTES image in raw_input_contents, the 4 outputs as raw contents (grpc-js)
+ *   grpc ModelInfer         BYTES image in raw_input_contents, the 4 outputs as raw contents (grpc-js;
+ *                           the request encoded once, like the HTTP clients' prebuilt bodies)
  *   http infer (binary)     the same request over HTTP/1.1 with the binary tensor extension (node:http)
  *   http detect             the one-call route: JPEG body, JSON result (node:http)
  *
@@ -23,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Detector, createServer } from '../../dist/index.js';
-import { serviceDefinition } from '../../dist/server/grpc/proto.js';
+import { codec, serviceDefinition } from '../../dist/server/grpc/proto.js';
 import { writeBytesElements } from '../../dist/server/kserve/binary.js';
 
 const ASSETS = path.resolve(process.env.YOLO_TRT_ASSETS ?? '../shared/assets');
@@ -111,9 +112,19 @@ const grpcRequest = {
   outputs: OUTPUTS.map((name) => ({ name })),
   raw_input_contents: [writeBytesElements([IMAGE])],
 };
+// Like the HTTP clients (a prebuilt body, the answer read but not parsed), the request is encoded once
+// and the answer's bytes are not decoded: the rows compare transports and the server, not client codecs.
+const grpcRequestBytes = codec('ModelInferRequest').encode(grpcRequest);
+const identity = (b) => b;
 const grpcInfer = () =>
   new Promise((resolve, reject) =>
-    grpcClient.ModelInfer(grpcRequest, (err, res) => (err ? reject(err) : resolve(res))),
+    grpcClient.makeUnaryRequest(
+      '/inference.GRPCInferenceService/ModelInfer',
+      identity,
+      identity,
+      grpcRequestBytes,
+      (err, res) => (err ? reject(err) : resolve(res)),
+    ),
   );
 
 const inferHeader = Buffer.from(

@@ -22,8 +22,7 @@ afterAll(async () => {
 });
 
 /** A POST with a body and no Content-Type at all (fetch would add text/plain to a string body). */
-const untyped = (url: string, body: string) =>
-  fetch(base + url, { method: 'POST', body: new Blob([body]) });
+const untyped = (url: string, body: string) => fetch(base + url, { method: 'POST', body: new Blob([body]) });
 
 describe('Triton client behaviours over HTTP', () => {
   it('JSON without Content-Type on load, unload, index and logging', async () => {

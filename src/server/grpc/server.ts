@@ -105,6 +105,8 @@ export async function startGrpcServer(
     };
   }
 
+  /** Open ModelStreamInfer calls: shutdown ends them once their running requests are answered. */
+  const streams = new Set<() => void>();
   const optionalVersion = (v: string) => (v === '' ? undefined : v);
   const cancelSignal = (call: { on(event: 'cancelled', f: () => void): unknown }) => {
     const controller = new AbortController();
@@ -189,7 +191,17 @@ export async function startGrpcServer(
       // so a client streaming video frames reads results frame by frame.
       let tail: Promise<void> = Promise.resolve();
       let inFlight = 0;
+      let ended = false;
+      // Half-close from the client, or shutdown: read no more, answer what was read, then end.
+      const finish = () => {
+        if (ended) return;
+        ended = true;
+        streams.delete(finish);
+        void tail.then(() => call.end());
+      };
+      streams.add(finish);
       call.on('data', (request: ModelInferRequest) => {
+        if (ended) return; // shutting down: requests after the cut are not taken
         const started = performance.now();
         inFlight++;
         if (inFlight >= STREAM_WINDOW) call.pause();
@@ -205,12 +217,11 @@ export async function startGrpcServer(
         tail = tail.then(async () => {
           const message = await result;
           if (!signal.aborted) call.write(message);
-          if (--inFlight < STREAM_WINDOW) call.resume();
+          if (--inFlight < STREAM_WINDOW && !ended) call.resume();
         });
       });
-      call.on('end', () => {
-        void tail.then(() => call.end());
-      });
+      call.on('end', finish);
+      call.on('cancelled', () => streams.delete(finish));
       call.on('error', () => undefined); // a client reset: the cancel signal drops its queued work
     },
   };
@@ -228,6 +239,7 @@ export async function startGrpcServer(
   return {
     port,
     shutdown(graceMs = 30_000) {
+      for (const finish of [...streams]) finish();
       closed ??= new Promise<void>((resolve) => {
         const force = setTimeout(() => server.forceShutdown(), graceMs);
         force.unref();
