@@ -383,7 +383,7 @@ describe('gRPC auth, overload and shutdown', () => {
   });
 
   it('a full queue -> UNAVAILABLE with retry-after; shutdown finishes running calls, then refuses', async () => {
-    const { app: busy } = await fakeServer(
+    const { app: busy, made: busyMade } = await fakeServer(
       {
         grpc: { port: 0 },
         defaults: { batching: { maxQueueSize: 1, enabled: false, maxInflightBatches: 1 } },
@@ -409,7 +409,8 @@ describe('gRPC auth, overload and shutdown', () => {
       expect(rejected[0]!.metadata.get('retry-after')).toHaveLength(1);
 
       const running = c.call('ModelInfer', bytesInput([Buffer.from([9])]));
-      await sleep(50);
+      // Close only once the request runs (a fixed sleep is not enough on a loaded machine).
+      while (busyMade[0]!.running === 0) await sleep(5);
       const closing = busy.close();
       expect(await running).toMatchObject({ model_name: 'fake' });
       await closing;
