@@ -25,7 +25,15 @@ export type { RawImageInput } from './image/raw-input.js';
 export type { PixelFormat, NativeCapabilities } from './native/binding.js';
 export type { ModelInfo, YoloTask } from './model/types.js';
 export type { BackendName } from './backends/backend.js';
-export { createServer, type ServerOptions, type ServedModelSpec, type ModelConfig } from './server/public.js';
+export {
+  createServer,
+  yoloTrtPlugin,
+  type ServerOptions,
+  type ServedModelSpec,
+  type ModelConfig,
+  type YoloTrtPluginOptions,
+  type GrpcServerOptions,
+} from './server/public.js';
 export { VAL_DEFAULTS, type ValOptions, type ValResult, type ValClassRow } from './val/validate.js';
 export type { SourceOptions, SourceItem } from './sources/iterate.js';
 export type { FetchLimits } from './sources/url.js';

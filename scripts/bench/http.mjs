@@ -189,6 +189,7 @@ async function startServer(batching) {
       `m=${MODEL}`,
       '--port',
       '0',
+      '--no-grpc',
       '--log-level',
       'warn',
       '--config',

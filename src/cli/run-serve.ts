@@ -1,4 +1,7 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer, type ServedModelSpec } from '../server/app.js';
+import type { ServerMetrics } from '../server/metrics.js';
 import { HttpError } from '../server/http-errors.js';
 import { readServeConfig, type ServeFileConfig } from '../server/server-config.js';
 import type { BackendRequest } from '../options.js';
@@ -60,6 +63,7 @@ export async function runServe(options: ServeOptions, ctx: CliContext): Promise<
           ...(options.driftWindowMs === undefined ? {} : { windowMs: options.driftWindowMs }),
           ...(options.driftMinWindow === undefined ? {} : { minWindow: options.driftMinWindow }),
         };
+  const grpc = options.grpc === false ? undefined : { port: options.grpcPort ?? 8001, host };
 
   let app: Awaited<ReturnType<typeof createServer>>;
   try {
@@ -76,6 +80,7 @@ export async function runServe(options: ServeOptions, ctx: CliContext): Promise<
       demoPage: options.demoPage !== false && file.demoPage !== false,
       ...(drift === undefined ? {} : { drift }),
       ...(Object.keys(capture).length === 0 ? {} : { capture }),
+      grpc,
     });
   } catch (err) {
     // Repository problems found at start (a path outside it, a model without versions) are HttpErrors.
@@ -99,6 +104,8 @@ export async function runServe(options: ServeOptions, ctx: CliContext): Promise<
         process.exit(EXIT_FAILURE);
       }, 30_000);
       watchdog.unref();
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       closing = app.close().then(
         () => {
           app.log.info('shut down cleanly');
@@ -114,9 +121,17 @@ export async function runServe(options: ServeOptions, ctx: CliContext): Promise<
     process.on('SIGINT', shutdown);
   });
 
+  let metricsOrigin = '';
+  let metricsServer: HttpServer | undefined;
   try {
     await app.listen({ port, host });
+    if (options.metricsPort !== undefined) {
+      metricsServer = await listenMetrics(app.yolo.metrics, options.metricsPort, host);
+      const a = metricsServer.address() as AddressInfo;
+      metricsOrigin = `, metrics on http://${host.includes(':') ? `[${host}]` : host}:${a.port}/metrics`;
+    }
   } catch (err) {
+    metricsServer?.close();
     await app.close();
     throw err;
   }
@@ -128,8 +143,38 @@ export async function runServe(options: ServeOptions, ctx: CliContext): Promise<
       );
     }
   }
+  const grpcOrigin = app.yolo.grpc === undefined ? '' : `, gRPC on ${host}:${app.yolo.grpc.port}`;
   ctx.stderr.write(
-    `yolo-trt serving ${app.yolo.registry.names().join(', ') || '(no models yet)'} on ${app.listeningOrigin}\n`,
+    `yolo-trt serving ${app.yolo.registry.names().join(', ') || '(no models yet)'} on ${app.listeningOrigin}${grpcOrigin}${metricsOrigin}\n`,
   );
   return closed;
+}
+
+/**
+ * `--metrics-port`: GET /metrics alone on its own port, as Triton's metrics port (8002), for scrapers
+ * kept apart from the API. No token: it only exposes metrics.
+ */
+async function listenMetrics(metrics: ServerMetrics, port: number, host: string) {
+  const server = createHttpServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ error: 'only GET /metrics is served on this port', code: 'ERR_NOT_FOUND' }));
+      return;
+    }
+    metrics.render().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': metrics.contentType });
+        res.end(text);
+      },
+      () => {
+        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ error: 'metrics failed (see the server log)', code: 'ERR_INTERNAL' }));
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
 }

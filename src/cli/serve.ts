@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from './command.js';
 
@@ -7,6 +8,12 @@ export interface ServeOptions {
   modelRepository?: string;
   port?: number;
   host?: string;
+  /** gRPC port (default 8001; 0 = any free port). */
+  grpcPort?: number;
+  /** false with --no-grpc. */
+  grpc?: boolean;
+  /** Prometheus /metrics on its own port too (off by default; 8002 is Triton's layout). */
+  metricsPort?: number;
   config?: string;
   token?: string;
   backend?: string;
@@ -40,12 +47,17 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
-/** `--model NAME=PATH`, repeatable. */
+/** `--model NAME=PATH` or `--model PATH` (served under the file's stem), repeatable. */
 export function parseModelFlag(
   value: string,
   previous: { name: string; path: string }[] | undefined,
 ): { name: string; path: string }[] {
   const eq = value.indexOf('=');
+  if (eq === -1 && value !== '') {
+    // yolo11n.onnx, models/yolo11n.onnx -> yolo11n
+    const stem = basename(value).replace(/\.[^.]*$/, '');
+    if (stem !== '') return [...(previous ?? []), { name: stem, path: value }];
+  }
   if (eq <= 0 || eq === value.length - 1) {
     throw new InvalidArgumentError(
       `Expected NAME=PATH (e.g. yolo11n=models/yolo11n.onnx) but received '${value}'.`,
@@ -66,14 +78,25 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('serve')
     .description(
-      'Serve models over HTTP: KServe v2 (Triton-compatible), a detect route, metrics and a demo page.',
+      'Serve models over HTTP and gRPC: KServe v2 (Triton-compatible), a detect route, metrics and a demo page.',
     )
-    .option('-m, --model <NAME=PATH>', 'serve PATH as model NAME (repeatable)', parseModelFlag)
+    .option(
+      '-m, --model <NAME=PATH>',
+      'serve PATH as model NAME; a bare PATH is served under its file stem (repeatable)',
+      parseModelFlag,
+    )
     .option(
       '--model-repository <dir>',
       'Triton-style repository: <dir>/<name>/<version>/model.onnx or <dir>/<name>.onnx',
     )
     .option('-p, --port <port>', 'port to listen on (default 8000; 0 = any free port)', parsePort)
+    .option('--grpc-port <port>', 'KServe v2 gRPC port (default 8001; 0 = any free port)', parsePort)
+    .option('--no-grpc', 'do not serve gRPC')
+    .option(
+      '--metrics-port <port>',
+      "also serve GET /metrics on this port, without the token (off by default; 8002 is Triton's)",
+      parsePort,
+    )
     .option('--host <address>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)')
     .option(
       '-c, --config <file>',
@@ -111,7 +134,7 @@ export function register(program: Command, ctx: CliContext): void {
       [
         '',
         'Examples:',
-        '  $ yolo-trt serve --model yolo11n=yolo11n.onnx',
+        '  $ yolo-trt serve --model yolo11n.onnx                 # HTTP :8000, gRPC :8001',
         '  $ curl --data-binary @bus.jpg -H "content-type: image/jpeg" localhost:8000/v2/models/yolo11n/detect',
         '  $ YOLO_TRT_TOKEN=secret yolo-trt serve --model-repository models/ --host 0.0.0.0',
         '',

@@ -1,94 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { Detector } from '../detector.js';
-import { installBearerAuth } from './auth.js';
-import { CaptureService, type ServerCaptureOptions } from './capture-service.js';
-import { DriftService, combineObservers, type ServerDriftOptions } from './drift-service.js';
-import type { ServerContext, ServerLimits } from './context.js';
-import { invalidOption } from '../errors.js';
+import type { ServerLimits } from './context.js';
 import { answerClientError, answerFrameworkError } from './framework-errors.js';
-import { HttpError, toErrorReply } from './http-errors.js';
-import { ServerMetrics } from './metrics.js';
-import type { ModelConfig } from './model-config.js';
-import { ModelRegistry } from './model-registry.js';
-import { ModelRepository } from './model-repository.js';
-import { installRequestDecoding } from './request-encoding.js';
-import { registerDetectRoutes } from './routes/detect.js';
-import { registerDriftRoutes } from './routes/drift.js';
-import { registerKserveRoutes } from './routes/kserve.js';
-import { registerMiscRoutes } from './routes/misc.js';
-import { registerModelInfoRoutes } from './routes/model-info.js';
-import { registerRepositoryRoutes } from './routes/repository.js';
-import type { DetectorFactory } from './served-detector.js';
+import { startGrpcServer, type GrpcServerHandle } from './grpc/server.js';
+import { DEFAULT_LIMITS, checkLimits, createCore, loadModels, mountRoutes, type CoreOptions } from './mount.js';
 
-export interface ServedModelSpec {
-  name: string;
-  /** Path of the ONNX file (any path: the operator chose it). */
-  path: string;
-  config?: ModelConfig;
-}
+export { DEFAULT_LIMITS, type ServedModelSpec } from './mount.js';
 
-export interface ServerOptions {
-  /** Models from explicit files (--model NAME=PATH), version 1 each. */
-  models?: ServedModelSpec[];
-  /** A Triton-style repository; every model in it loads at start, and load/unload work on it. */
-  modelRepository?: string;
-  /** Config under every model's own (backend, thresholds, cpu, batching...). */
-  defaults?: ModelConfig;
-  /** Bearer token required on every route but health probes and the demo page. */
-  token?: string;
-  limits?: Partial<ServerLimits>;
+export interface ServerOptions extends CoreOptions {
   /** Fastify/pino logger options; default: no logging. */
   logger?: FastifyServerOptions['logger'];
-  /** Serve the demo page at `/` (default true). */
-  demoPage?: boolean;
-  /** Process metrics (CPU, memory, event loop lag) in /metrics (default true). */
-  processMetrics?: boolean;
-  /** Drift monitoring: reference profiles per model (--drift-reference) and window settings. */
-  drift?: ServerDriftOptions;
-  /** Capture for retraining: per model, a dataset directory and sampling policies. */
-  capture?: ServerCaptureOptions;
-  /** How detectors are made (default: Detector.create). Tests inject fakes. */
-  detectorFactory?: DetectorFactory;
 }
 
-export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
-  bodyLimit: 32 * 1024 * 1024,
-  maxInputPixels: 8192 * 8192,
-  maxImagesPerRequest: 64,
-  requestTimeoutMs: 60_000,
-  headersTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 5_000,
-  idleTimeoutMs: 120_000,
-  maxRequestsPerSocket: 0,
-  maxConnections: 1024,
-};
-
-/** Timeouts must be whole ms, headers within the request's; anything else is an option error. */
-function checkLimits(limits: ServerLimits): ServerLimits {
-  for (const [k, v] of Object.entries(limits)) {
-    const zeroOk = ![
-      'bodyLimit',
-      'maxInputPixels',
-      'maxImagesPerRequest',
-      'maxConnections',
-      'headersTimeoutMs',
-    ].includes(k);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (zeroOk ? 0 : 1)) {
-      throw invalidOption(`limits.${k}`, zeroOk ? 'an integer >= 0' : 'a positive integer', v);
-    }
-  }
-  if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs) {
-    throw invalidOption(
-      'limits.headersTimeoutMs',
-      `at most requestTimeoutMs (${limits.requestTimeoutMs})`,
-      limits.headersTimeoutMs,
-    );
-  }
-  return limits;
-}
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** How often Node looks for requests past their headers/request timeout, ms. */
 function checkingInterval(limits: ServerLimits): number {
@@ -96,32 +20,14 @@ function checkingInterval(limits: ServerLimits): number {
   return Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
 }
 
-function packageVersion(): string {
-  try {
-    // src/server/ and dist/server/ are both two levels below the package root.
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-
 /**
  * Builds the server (KServe v2 + detect + repository + metrics + demo page) and loads its models; it
  * does not listen. Call `app.listen({ port, host })`, or `app.inject()` in tests. `app.close()` stops
- * accepting, lets running requests finish, then disposes every model.
+ * accepting, lets running requests finish, then disposes every model. With `grpc`, KServe v2 over gRPC
+ * starts too (its port in `app.yolo.grpc.port`) and stops with `app.close()`.
  */
 export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
-  const limits: ServerLimits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
-  const metrics = new ServerMetrics({ processMetrics: options.processMetrics });
-  const gpu = await metrics.enableGpuMetrics(); // nv_gpu_* gauges only where a GPU is found
-  const repository =
-    options.modelRepository === undefined ? undefined : await ModelRepository.open(options.modelRepository);
-
+  const limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: limits.bodyLimit,
@@ -130,7 +36,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
-    // Requests arriving during shutdown get our own 503 (same JSON shape as every error) below.
+    // Requests arriving during shutdown get our own 503 (same JSON shape as every error).
     return503OnClosing: false,
     // Slow clients are cut off: headers, then the whole request, must arrive in time (Node checks
     // these every connectionsCheckingInterval, so that is a fraction of the shortest of them).
@@ -149,91 +55,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     clientErrorHandler: answerClientError,
   });
   app.server.maxConnections = limits.maxConnections;
-  app.log.info({ source: gpu.source, gpus: gpu.devices.length, reason: gpu.reason }, 'GPU metrics');
-
-  const drift =
-    options.drift === undefined
-      ? undefined
-      : await DriftService.create(
-          options.drift,
-          new Map((options.models ?? []).map((m) => [m.name, m.path])),
-          metrics,
-        );
-  const capture =
-    options.capture === undefined
-      ? undefined
-      : new CaptureService(options.capture, metrics, (model) => drift?.lastAlert(model) ?? false);
-  const registry = new ModelRegistry({
-    observerFor: (model) => combineObservers(drift?.observerFor(model), capture?.observerFor(model)),
-    factory: options.detectorFactory ?? ((o) => Detector.create(o)),
-    metrics,
-    repository,
-    defaults: options.defaults,
-    limitInputPixels: limits.maxInputPixels,
-    log: app.log,
-  });
-  metrics.setPendingSource(function* pending() {
-    for (const i of registry.instances()) yield { model: i.name, version: i.version, pending: i.pending };
-  });
-
-  const ctx: ServerContext = {
-    registry,
-    metrics,
-    limits,
-    packageVersion: packageVersion(),
-    shuttingDown: false,
-    drift,
-    capture,
-  };
+  const core = await createCore(options, app.log);
+  const { ctx } = core;
   app.decorate('yolo', ctx);
-
-  // Bodies: JSON (fastify's), images and octet-stream as bytes, multipart streamed by the detect route.
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(/^image\/[a-z0-9.+-]+$/i, { parseAs: 'buffer' }, (_req, body, done) =>
-    done(null, body),
-  );
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
-    done(null, body),
-  );
-  // Content-Encoding: gzip/deflate bodies decompressed within the body limit, other codings refused.
-  installRequestDecoding(app, limits.bodyLimit);
-  await app.register(multipart, {
-    limits: { fileSize: limits.bodyLimit, files: limits.maxImagesPerRequest },
-  });
 
   // Requests being handled; shutdown waits for them, then drops the connections left (idle keep-alive
   // ones, and opened ones with no request yet, which server.close() alone would wait on for minutes).
   let handling = 0;
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (_request, reply) => {
     handling++;
     reply.raw.once('close', () => handling--);
-    reply.header('x-request-id', request.id);
-    if (ctx.shuttingDown && !request.url.startsWith('/v2/health/')) {
-      reply.header('connection', 'close');
-      throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', { retryAfter: 1 });
-    }
   });
-  installBearerAuth(app, options.token);
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpRequest(
-      request.method,
-      request.routeOptions.url ?? 'unmatched',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
-  });
-
-  app.setErrorHandler(async (err, request, reply) => {
-    const r = toErrorReply(err);
-    // A full queue is summarized by the overload log (one line per second per model), and other 503s
-    // (loading, shutting down) are the server saying "later", not failing: only real 5xx are errors.
-    if (r.body.code === 'ERR_QUEUE_FULL') request.log.debug({ code: r.body.code }, r.body.error);
-    else if (r.statusCode >= 500 && r.statusCode !== 503) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: r.body.code, status: r.statusCode }, r.body.error);
-    if (r.retryAfter !== undefined) reply.header('retry-after', String(r.retryAfter));
-    if (r.statusCode === 401) reply.header('www-authenticate', 'Bearer');
-    return reply.code(r.statusCode).type('application/json; charset=utf-8').send(r.body);
-  });
+  await mountRoutes(app, ctx, { ...options, prefix: '' });
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({
       error: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`,
@@ -241,15 +74,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     }),
   );
 
-  registerKserveRoutes(app, ctx);
-  registerDetectRoutes(app, ctx);
-  registerModelInfoRoutes(app, ctx);
-  registerRepositoryRoutes(app, ctx);
-  registerDriftRoutes(app, ctx);
-  registerMiscRoutes(app, ctx, { demoPage: options.demoPage !== false });
-
+  let grpc: GrpcServerHandle | undefined;
+  let grpcClosed: Promise<void> | undefined;
   app.addHook('preClose', async () => {
     ctx.shuttingDown = true;
+    grpcClosed = grpc?.shutdown(); // refuses new calls at once; running ones finish
     const server = app.server;
     if (!server.listening) return;
     const reaper = setInterval(() => {
@@ -260,22 +89,20 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   });
   // Runs after the HTTP server stopped and running requests finished: drain and dispose the models.
   app.addHook('onClose', async () => {
-    await registry.close();
-    await capture?.flush();
+    await grpcClosed;
+    await ctx.registry.close();
+    await ctx.capture?.flush();
   });
 
   try {
-    for (const m of options.models ?? []) registry.addFile(m.name, m.path, m.config);
-    const names = new Set(registry.names());
-    if (repository !== undefined) for (const n of await repository.list()) names.add(n);
-    // Sequential: loads compete for the same cores, and an error names the model that failed.
-    for (const name of [...names].sort()) await registry.load(name);
-    if (capture !== undefined) {
-      for (const inst of registry.instances()) await capture.open(inst.name, inst.detector.model.names);
-    }
+    await loadModels(core, options);
     await app.ready();
+    if (options.grpc !== undefined) {
+      grpc = await startGrpcServer(ctx, { ...options.grpc, token: options.token, log: app.log });
+      ctx.grpc = { port: grpc.port };
+    }
   } catch (err) {
-    await registry.close().catch(() => undefined);
+    await ctx.registry.close().catch(() => undefined);
     throw err;
   }
   return app;

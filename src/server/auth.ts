@@ -17,20 +17,33 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
  * nothing either).
  */
 export function installBearerAuth(app: FastifyInstance, token: string | undefined): void {
-  if (token === undefined || token === '') return;
-  const expected = digest(token);
+  const check = bearerCheck(token);
+  if (check === undefined) return;
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.routeOptions.config.public === true) return;
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-    if (match === null || !timingSafeEqual(digest(match[1]!), expected)) {
-      throw new HttpError(
-        401,
-        'ERR_UNAUTHORIZED',
-        header === undefined
-          ? 'this server requires Authorization: Bearer <token>'
-          : 'the bearer token is not valid',
-      );
-    }
+    const refusal = check(request.headers.authorization);
+    if (refusal !== undefined) throw refusal;
   });
+}
+
+/**
+ * The token check shared by HTTP and gRPC (`authorization` metadata): given the Authorization value,
+ * returns the error to answer with, or undefined when the token matches. Undefined when no token is set.
+ */
+export function bearerCheck(
+  token: string | undefined,
+): ((header: string | string[] | undefined) => HttpError | undefined) | undefined {
+  if (token === undefined || token === '') return undefined;
+  const expected = digest(token);
+  return (header) => {
+    const match = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
+    if (match !== null && timingSafeEqual(digest(match[1]!), expected)) return undefined;
+    return new HttpError(
+      401,
+      'ERR_UNAUTHORIZED',
+      header === undefined
+        ? 'this server requires Authorization: Bearer <token>'
+        : 'the bearer token is not valid',
+    );
+  };
 }

@@ -41,6 +41,8 @@ export interface ServerContext {
   drift?: DriftService | undefined;
   /** Capture for retraining of the models configured for it. */
   capture?: CaptureService | undefined;
+  /** The gRPC listener, when one was asked for (ServerOptions.grpc). */
+  grpc?: { readonly port: number };
 }
 
 declare module 'fastify' {

@@ -28,7 +28,8 @@ const LATENCY_BUCKETS_S = [
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
 
 export class ServerMetrics {
-  readonly registry = new Registry();
+  /** Its own registry, or a host application's (embedded: one /metrics serves both). */
+  readonly registry: Registry;
   readonly #success: Counter<'model' | 'version'>;
   readonly #failure: Counter<'model' | 'version' | 'reason'>;
   readonly #count: Counter<'model' | 'version'>;
@@ -49,7 +50,8 @@ export class ServerMetrics {
   readonly #deviceLost: Counter<'model' | 'version'>;
   #pendingSource: PendingSource = () => [];
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  constructor(options: { processMetrics?: boolean; registry?: Registry } = {}) {
+    this.registry = options.registry ?? new Registry();
     const registers = [this.registry];
     const mv = ['model', 'version'] as const;
     const counter = (name: string, help: string) => new Counter({ name, help, labelNames: mv, registers });

@@ -306,8 +306,11 @@ export class ModelInstance {
           observer.observe(r.value, job.kind === 'tensor', job.kind === 'images' ? job.images : undefined);
       });
     }
-    this.stats.batch(images, stages);
-    this.#metrics.batchExecuted(this.#labels, images);
+    // A batch whose images all failed to decode never reached the model: not an execution.
+    if (images > 0) {
+      this.stats.batch(images, stages);
+      this.#metrics.batchExecuted(this.#labels, images);
+    }
     return perJob;
   }
 }

@@ -102,13 +102,17 @@ export class ModelRegistry {
       const repo = this.#o.repository;
       if (repo === undefined) {
         throw new HttpError(
-          404,
+          400,
           'ERR_MODEL_NOT_FOUND',
-          `unknown model '${name}' (no --model-repository to load it from)`,
+          `Request for unknown model: '${name}' is not found (no --model-repository to load it from)`,
         );
       }
       if (!(await repo.has(name))) {
-        throw new HttpError(404, 'ERR_MODEL_NOT_FOUND', `model '${name}' is not in the model repository`);
+        throw new HttpError(
+          400,
+          'ERR_MODEL_NOT_FOUND',
+          `Request for unknown model: '${name}' is not in the model repository`,
+        );
       }
       entry = this.#entries.get(name) ?? this.#newEntry(name, { kind: 'repository' });
       this.#entries.set(name, entry);
@@ -123,7 +127,7 @@ export class ModelRegistry {
   async unload(name: string): Promise<void> {
     checkModelName(name);
     const e = this.#entries.get(name);
-    if (e === undefined) throw new HttpError(404, 'ERR_MODEL_NOT_FOUND', `unknown model '${name}'`);
+    if (e === undefined) throw unknownModel(name);
     const run = e.chain.then(() => {
       const old = e.serving;
       e.serving = new Map();
@@ -149,7 +153,7 @@ export class ModelRegistry {
   /** Like acquire, without a lease (metadata, config). */
   peek(name: string, version?: string): ModelInstance {
     const e = this.#entries.get(name);
-    if (e === undefined) throw new HttpError(404, 'ERR_MODEL_NOT_FOUND', `unknown model '${name}'`);
+    if (e === undefined) throw unknownModel(name);
     if (version !== undefined) {
       const inst = /^[0-9]{1,18}$/.test(version) ? e.serving.get(String(Number(version))) : undefined;
       if (inst !== undefined && !inst.healthy) {
@@ -167,9 +171,9 @@ export class ModelRegistry {
         });
       }
       throw new HttpError(
-        404,
+        400,
         'ERR_MODEL_NOT_FOUND',
-        `model '${name}' has no version '${version.slice(0, 20)}' serving (serving: ${[...e.serving.keys()].join(', ') || 'none'})`,
+        `Request for unknown model: '${name}' version ${version.slice(0, 20)} is not found (serving: ${[...e.serving.keys()].join(', ') || 'none'})`,
       );
     }
     let best: ModelInstance | undefined;
@@ -194,10 +198,10 @@ export class ModelRegistry {
     );
   }
 
-  /** Serving instances of a model, newest first (empty when none; 404 when unknown). */
+  /** Serving instances of a model, newest first (empty when none; 400 "Request for unknown model" when unknown). */
   serving(name: string): ModelInstance[] {
     const e = this.#entries.get(name);
-    if (e === undefined) throw new HttpError(404, 'ERR_MODEL_NOT_FOUND', `unknown model '${name}'`);
+    if (e === undefined) throw unknownModel(name);
     return [...e.serving.values()].sort((a, b) => Number(b.version) - Number(a.version));
   }
 
@@ -381,6 +385,11 @@ export class ModelRegistry {
       });
     this.#retiring.add(p);
   }
+}
+
+/** Triton's answer to a request naming a model it does not have: 400, "Request for unknown model". */
+function unknownModel(name: string): HttpError {
+  return new HttpError(400, 'ERR_MODEL_NOT_FOUND', `Request for unknown model: '${name}' is not found`);
 }
 
 async function fingerprint(file: string, config: string): Promise<SourceFingerprint> {

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bearer, kserveClient } from './grpc-client.js';
 import { imagePath, modelPath } from './helpers.js';
 
 const BIN = path.resolve('bin/yolo-trt.js');
@@ -38,14 +39,26 @@ describe('yolo-trt serve', () => {
   });
 
   it('refuses a malformed --model (exit 2)', async () => {
-    const { exited, out } = start(['--model', 'no-equals-sign']);
+    const { exited, out } = start(['--model', '=no-name']);
     expect((await exited)[0]).toBe(2);
     expect(out().stderr).toMatch(/NAME=PATH/);
   });
 
   it('serves, requires the token from the environment, and shuts down gracefully on SIGTERM', async () => {
     const { child, exited, out } = start(
-      ['--model', `yolo11n=${modelPath()}`, '--port', '0', '--log-level', 'warn'],
+      // A bare path is served under its file stem; gRPC and the metrics port on free ports.
+      [
+        '--model',
+        modelPath(),
+        '--port',
+        '0',
+        '--grpc-port',
+        '0',
+        '--metrics-port',
+        '0',
+        '--log-level',
+        'warn',
+      ],
       {
         YOLO_TRT_TOKEN: 'cli-secret',
       },
@@ -59,6 +72,17 @@ describe('yolo-trt serve', () => {
         versions: string[];
       };
       expect(meta.versions).toEqual(['1']);
+      const grpcPort = Number(/, gRPC on 127\.0\.0\.1:(\d+)/.exec(out().stderr)![1]);
+      const client = kserveClient(grpcPort);
+      try {
+        expect(await client.call('ServerLive', {})).toEqual({ live: true });
+        const metadata = await client.call('ModelMetadata', { name: 'yolo11n' }, bearer('cli-secret'));
+        expect(metadata).toMatchObject({ name: 'yolo11n', versions: ['1'] });
+      } finally {
+        client.close();
+      }
+      const metricsUrl = /, metrics on (http:\/\/\S+\/metrics)/.exec(out().stderr)![1]!;
+      expect(await (await fetch(metricsUrl)).text()).toMatch(/nv_inference_count/);
 
       // A slow request (several images) is running when SIGTERM arrives: it must still complete.
       const bus = readFileSync(imagePath('bus.jpg'));

@@ -61,3 +61,19 @@ it('every metric in the Grafana dashboard exists in /metrics', async () => {
     await app.close();
   }
 });
+
+it('panels compute what their titles say', () => {
+  const dashboard = JSON.parse(readFileSync('deploy/grafana-dashboard.json', 'utf8')) as {
+    __inputs?: unknown;
+    panels: { title: string; targets?: { expr: string }[] }[];
+  };
+  // The data source is picked from the `datasource` variable: no import prompt for an unused input.
+  expect(dashboard.__inputs).toBeUndefined();
+  const expr = (title: string) => dashboard.panels.find((p) => p.title.startsWith(title))!.targets!;
+  // Failures carry `reason`: success + failure only match once both are summed by model.
+  const mean = expr('Mean request / queue time')[0]!.expr;
+  expect(mean).toContain('sum by (model) (rate(nv_inference_request_failure');
+  expect(mean).not.toMatch(/\+ rate\(nv_inference_request_failure/);
+  // Whole batch sizes: a batch of 1 must not read 0.5 (interpolation inside the (0, 1] bucket).
+  for (const t of expr('Batch size p50')) expect(t.expr).toMatch(/^ceil\(histogram_quantile/);
+});

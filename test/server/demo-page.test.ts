@@ -88,6 +88,27 @@ describe.skipIf(!haveChromium)('demo page in headless Chromium', () => {
     expect(canvas.edge[0]).toBeGreaterThan(200);
     expect(canvas.edge[1]).toBeLessThan(100);
     expect(canvas.inside[3]).toBe(255); // the photo itself was drawn
+    // The page says what it is, which model runs, and links to the API and the metrics.
+    expect(await page.textContent('h1')).toMatch(/YOLO object detection server/);
+    await page.waitForSelector('#modelInfo:has-text("yolo11n")');
+    expect(await page.textContent('#modelInfo')).toMatch(
+      /Model yolo11n version 1: yolo11n\.onnx on the cpu backend, input 640x640, 80 classes/,
+    );
+    const links = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')));
+    expect(links).toEqual(expect.arrayContaining(['/v2', '/metrics', '/v2/models/yolo11n/config']));
+
+    // An image the server cannot decode: the error is shown and the previous results are gone.
+    await page.setInputFiles('#file', {
+      name: 'broken.jpg',
+      mimeType: 'image/jpeg',
+      buffer: Buffer.from('not a jpeg'),
+    });
+    await page.waitForSelector('#status.error');
+    expect(await page.textContent('#status')).toMatch(/Error 4\d\d/);
+    expect(await page.$$eval('#detections tr', (rows) => rows.length)).toBe(0);
+    expect(await page.textContent('#timings')).toBe('');
+    problems.splice(0, problems.length, ...problems.filter((p) => !/status of (400|415)/.test(p)));
+
     // The one expected failure is the model list asked for before the token was given.
     expect(problems.filter((p) => !/status of 401/.test(p))).toEqual([]);
     expect(problems.length).toBeLessThanOrEqual(1);

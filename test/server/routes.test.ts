@@ -260,11 +260,21 @@ describe('KServe v2 routes over loopback HTTP', () => {
     expect(config).toMatchObject({
       name: 'fake',
       backend: 'cpu',
-      max_batch_size: 2,
+      // Triton's max_batch_size 0: dims are full shapes; the server batches up to batch_max_images.
+      max_batch_size: 0,
+      input: [
+        { name: 'image_bytes', data_type: 'TYPE_STRING', dims: [-1] },
+        { name: 'images', data_type: 'TYPE_FP32', format: 'FORMAT_NCHW', dims: [-1, 3, 64, 64] },
+      ],
       instance_group: [{ count: 2, kind: 'KIND_CPU' }],
       dynamic_batching: { default_queue_policy: { max_queue_size: 64 } },
-      parameters: { conf: 0.25, iou: 0.7, max_det: 300 },
+      parameters: { conf: 0.25, iou: 0.7, max_det: 300, batch_max_images: 2 },
     });
+    // Metadata shapes and config dims agree.
+    const meta = (await (await fetch(`${base}/v2/models/fake`)).json()) as {
+      inputs: { name: string; shape: number[] }[];
+    };
+    expect(meta.inputs.map((i) => i.shape)).toEqual([[-1], [-1, 3, 64, 64]]);
     expect((config.labels as string[])[5]).toBe('bus');
     const v2config = await fetch(`${base}/v2/models/alpha/versions/2/config`);
     expect(v2config.status).toBe(200);
@@ -337,12 +347,12 @@ describe('every bad input is a 4xx JSON error and the server stays healthy', () 
     [
       'unknown model',
       () => post('/v2/models/nope/detect', img('x'), { 'content-type': 'image/png' }),
-      404,
+      400,
       'ERR_MODEL_NOT_FOUND',
     ],
-    ['unknown model metadata', () => fetch(`${base}/v2/models/nope`), 404, 'ERR_MODEL_NOT_FOUND'],
-    ['unknown model ready', () => fetch(`${base}/v2/models/nope/ready`), 404, 'ERR_MODEL_NOT_FOUND'],
-    ['unknown version', () => fetch(`${base}/v2/models/fake/versions/9`), 404, 'ERR_MODEL_NOT_FOUND'],
+    ['unknown model metadata', () => fetch(`${base}/v2/models/nope`), 400, 'ERR_MODEL_NOT_FOUND'],
+    ['unknown model ready', () => fetch(`${base}/v2/models/nope/ready`), 400, 'ERR_MODEL_NOT_FOUND'],
+    ['unknown version', () => fetch(`${base}/v2/models/fake/versions/9`), 400, 'ERR_MODEL_NOT_FOUND'],
     [
       'non-numeric version',
       () => fetch(`${base}/v2/models/fake/versions/latest/stats`),
@@ -520,7 +530,7 @@ describe('every bad input is a 4xx JSON error and the server stays healthy', () 
     [
       'load of a model not in the repository',
       () => post('/v2/repository/models/absent/load', ''),
-      404,
+      400,
       'ERR_MODEL_NOT_FOUND',
     ],
     [

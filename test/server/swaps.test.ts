@@ -145,8 +145,11 @@ describe('model swaps', () => {
     const specific = await load('m', { versionPolicy: { specific: [1] } });
     expect(await specific.json()).toEqual({ name: 'm', versions: ['1'] });
     const gone = await detect('/v2/models/m/versions/2/detect');
-    expect(gone.status).toBe(404);
-    expect(errorBody(await gone.text()).code).toBe('ERR_MODEL_NOT_FOUND');
+    expect(gone.status).toBe(400); // Triton's status for an unknown model or version
+    expect(errorBody(await gone.text())).toMatchObject({
+      code: 'ERR_MODEL_NOT_FOUND',
+      error: expect.stringMatching(/^Request for unknown model: 'm' version 2/),
+    });
   });
 
   it('serializes concurrent loads of one model', async () => {

@@ -5,7 +5,8 @@ import type { InferRequestBody } from './types.js';
 /**
  * Turns the one input tensor of an infer request into work for the detector:
  * - `BYTES [N]` (any shape with N elements): N encoded images. In JSON each element is a base64 string
- *   (JSON cannot carry raw bytes); with the binary extension, raw bytes.
+ *   (JSON cannot carry raw bytes); with the binary extension (or gRPC raw contents), length-prefixed
+ *   raw bytes; from gRPC's `bytes_contents`, one Uint8Array per image.
  * - `FP32 [N, 3, H, W]`: a letterboxed RGB tensor in 0..1, H x W the model's input size.
  * Every inconsistency is a 400 naming the input and the values received. Numeric binary data is read
  * as little-endian, the byte order of every platform we build for.
@@ -79,6 +80,8 @@ export function decodeInferInput(
     return {
       kind: 'images',
       images: elements.map((e, i) => {
+        // gRPC's bytes_contents carry the bytes themselves; JSON can only carry base64.
+        if (e instanceof Uint8Array) return e;
         if (typeof e !== 'string' || !BASE64.test(e)) {
           throw badRequest(
             `Expected a base64 string for element ${i} of BYTES input '${name}' but received ${typeof e}`,

@@ -4,7 +4,7 @@ import { clientSignal, requestStart, serverTiming, toRequestParams, type ServerC
 import { HttpError, badRequest } from '../http-errors.js';
 import { HEADER_LENGTH, buildBinaryResponse, splitBinaryRequest } from '../kserve/binary.js';
 import { decodeInferInput } from '../kserve/decode-inputs.js';
-import { OUTPUTS, encodeOutputs, inputMetadata } from '../kserve/outputs.js';
+import { encodeOutputs } from '../kserve/outputs.js';
 import {
   errorResponses,
   inferRequestSchema,
@@ -13,21 +13,15 @@ import {
   modelParams,
   serverMetadataSchema,
 } from '../kserve/schemas.js';
+import { inferResponseParameters, modelMetadata, modelReady, serverMetadata } from '../kserve/service.js';
 import type { InferRequestBody, InferResponseBody } from '../kserve/types.js';
 import { checkParamsForModel } from './params.js';
+import { registerTritonExtensionRoutes } from './triton-extensions.js';
 
 /** KServe v2 core routes: health, server and model metadata, readiness, infer. */
 
 type ModelRouteParams = { model: string; version?: string };
 type InferRoute = { Params: ModelRouteParams; Body: InferRequestBody };
-
-const EXTENSIONS = [
-  'binary_tensor_data',
-  'model_repository',
-  'model_configuration',
-  'statistics',
-  'parameters',
-];
 
 export function registerKserveRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const healthSchema = { response: { 200: { type: 'null' }, 503: { type: 'null' } } };
@@ -41,44 +35,21 @@ export function registerKserveRoutes(app: FastifyInstance, ctx: ServerContext): 
     reply.code(!ctx.shuttingDown && ctx.registry.ready() ? 200 : 503).send();
   });
 
-  app.get('/v2', { schema: { response: { 200: serverMetadataSchema, ...errorResponses } } }, async () => ({
-    name: 'yolo-trt',
-    version: ctx.packageVersion,
-    extensions: EXTENSIONS,
-  }));
+  app.get('/v2', { schema: { response: { 200: serverMetadataSchema, ...errorResponses } } }, async () =>
+    serverMetadata(ctx),
+  );
 
-  const metadata = async (request: FastifyRequest<{ Params: ModelRouteParams }>) => {
-    const { model, version } = request.params;
-    const inst = ctx.registry.peek(model, version);
-    const versions =
-      version === undefined ? ctx.registry.serving(model).map((i) => i.version) : [inst.version];
-    const info = inst.detector.model;
-    return {
-      name: model,
-      versions,
-      platform: `yolo-trt-${inst.detector.backend}`,
-      inputs: inputMetadata(info.inputName, info.imgsz),
-      outputs: OUTPUTS,
-      // Open Inference Protocol's optional model parameters: end-to-end models ignore iou and agnostic.
-      parameters: { end_to_end: info.endToEnd, ignored_parameters: [...info.ignoredOptions] },
-    };
-  };
+  const metadata = async (request: FastifyRequest<{ Params: ModelRouteParams }>) =>
+    modelMetadata(ctx, request.params.model, request.params.version);
   const metadataOptions = {
     schema: { params: modelParams, response: { 200: modelMetadataSchema, ...errorResponses } },
   };
   app.get('/v2/models/:model', metadataOptions, metadata);
   app.get('/v2/models/:model/versions/:version', metadataOptions, metadata);
 
-  // Ready: 200 or 503 with an empty body; an unknown model or version is a 404 error.
-  const ready = async (request: FastifyRequest<{ Params: ModelRouteParams }>, reply: FastifyReply) => {
-    try {
-      ctx.registry.peek(request.params.model, request.params.version);
-    } catch (err) {
-      if (err instanceof HttpError && err.code === 'ERR_MODEL_NOT_READY') return reply.code(503).send();
-      throw err;
-    }
-    return reply.code(200).send();
-  };
+  // Ready: 200 or 503 with an empty body; an unknown model or version is an error.
+  const ready = async (request: FastifyRequest<{ Params: ModelRouteParams }>, reply: FastifyReply) =>
+    reply.code(modelReady(ctx, request.params.model, request.params.version) ? 200 : 503).send();
   const readyOptions = {
     schema: {
       params: modelParams,
@@ -94,6 +65,7 @@ export function registerKserveRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.get('/v2/models/:model/versions/:version/ready', readyOptions, ready);
 
   void app.register(async (scope) => registerInfer(scope, ctx));
+  registerTritonExtensionRoutes(app);
 }
 
 function parseJsonBody(body: Buffer): unknown {
@@ -137,13 +109,7 @@ function registerInfer(app: FastifyInstance, ctx: ServerContext): void {
         model_name: inst.name,
         model_version: inst.version,
         ...(body.id === undefined ? {} : { id: body.id }),
-        parameters: {
-          queue_ms: outcome.queueMs,
-          batch_size: outcome.batchImages,
-          preprocess_ms: outcome.results.reduce((a, r) => a + r.speed.preprocess, 0),
-          inference_ms: outcome.results.reduce((a, r) => a + r.speed.inference, 0),
-          postprocess_ms: outcome.results.reduce((a, r) => a + r.speed.postprocess, 0),
-        },
+        parameters: inferResponseParameters(outcome),
         outputs,
       };
       reply.header('server-timing', serverTiming(outcome));

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { DEMO_PAGE_CSP, DEMO_PAGE_HTML } from '../demo-page.js';
+import { DEMO_PAGE_CSP, demoPageHtml } from '../demo-page.js';
 import { errorResponses } from '../kserve/schemas.js';
 
 /** `GET /metrics` (Prometheus text) and `GET /` (the demo page). */
 export function registerMiscRoutes(
   app: FastifyInstance,
   ctx: ServerContext,
-  options: { demoPage: boolean },
+  options: { demoPage: boolean; base: string },
 ): void {
   app.get(
     '/metrics',
@@ -19,6 +19,7 @@ export function registerMiscRoutes(
   );
 
   if (!options.demoPage) return;
+  const page = demoPageHtml(options.base);
   app.get(
     '/',
     { config: { public: true }, schema: { response: { 200: { type: 'string' }, ...errorResponses } } },
@@ -29,7 +30,7 @@ export function registerMiscRoutes(
         .header('x-content-type-options', 'nosniff')
         .header('referrer-policy', 'no-referrer')
         .header('cache-control', 'no-cache');
-      return DEMO_PAGE_HTML;
+      return page;
     },
   );
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isYoloTrtError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
-import { badRequest } from '../http-errors.js';
-import { parseModelConfig, type ModelConfig } from '../model-config.js';
+import { parseLoadConfig } from '../kserve/load-config.js';
+import { readUntypedBodiesAsJson } from './json-body.js';
 import {
   errorResponses,
   modelParams,
@@ -19,7 +18,14 @@ import {
 
 type LoadBody = { parameters?: { config?: string } } | null | undefined;
 
-export function registerRepositoryRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function registerRepositoryRoutes(root: FastifyInstance, ctx: ServerContext): void {
+  void root.register(async (app) => {
+    readUntypedBodiesAsJson(app);
+    registerRoutes(app, ctx);
+  });
+}
+
+function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // Clients often POST these with no body at all.
   const emptyBodyIsNull = async (request: FastifyRequest) => {
     request.body ??= null;
@@ -54,7 +60,7 @@ export function registerRepositoryRoutes(app: FastifyInstance, ctx: ServerContex
     },
     async (request: FastifyRequest<{ Params: { model: string }; Body: LoadBody }>) => {
       const name = request.params.model;
-      const override = parseLoadConfig(request.body?.parameters?.config);
+      const override = parseLoadConfig(request.body?.parameters?.config, name);
       await ctx.registry.load(name, override);
       request.log.info({ model: name }, 'model load finished');
       return { name, versions: ctx.registry.serving(name).map((i) => i.version) };
@@ -72,21 +78,4 @@ export function registerRepositoryRoutes(app: FastifyInstance, ctx: ServerContex
       return { name: request.params.model, versions: [] };
     },
   );
-}
-
-/** `parameters.config` is a JSON string (Triton's convention) holding a ModelConfig. */
-function parseLoadConfig(config: string | undefined): ModelConfig | undefined {
-  if (config === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(config);
-  } catch (err) {
-    throw badRequest(`parameters.config is not valid JSON: ${(err as Error).message}`);
-  }
-  try {
-    return parseModelConfig(json, 'parameters.config');
-  } catch (err) {
-    if (isYoloTrtError(err)) throw badRequest(err.message);
-    throw err;
-  }
 }
