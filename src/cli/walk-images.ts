@@ -28,7 +28,8 @@ export interface WalkProblem {
   message: string;
 }
 
-const SUPPORTED = 'sources are image files (JPEG, PNG, WebP, BMP, GIF, TIFF, AVIF) and folders of them';
+const SUPPORTED =
+  'sources are image files (JPEG, PNG, WebP, BMP, GIF, TIFF, AVIF), folders, globs, http(s) URLs, videos, streams and webcams';
 const VIDEO_EXTENSIONS: ReadonlySet<string> = new Set([
   '.mp4',
   '.avi',

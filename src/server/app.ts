@@ -3,7 +3,14 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { ServerLimits } from './context.js';
 import { answerClientError, answerFrameworkError } from './framework-errors.js';
 import { startGrpcServer, type GrpcServerHandle } from './grpc/server.js';
-import { DEFAULT_LIMITS, checkLimits, createCore, loadModels, mountRoutes, type CoreOptions } from './mount.js';
+import {
+  DEFAULT_LIMITS,
+  checkLimits,
+  createCore,
+  loadModels,
+  mountRoutes,
+  type CoreOptions,
+} from './mount.js';
 
 export { DEFAULT_LIMITS, type ServedModelSpec } from './mount.js';
 
