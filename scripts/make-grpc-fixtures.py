@@ -144,6 +144,7 @@ FIXTURES = {
                 '  parameters { key: "iou" value { string_value: "0.7" } }',
                 '  parameters { key: "max_det" value { string_value: "300" } }',
                 '  parameters { key: "agnostic" value { string_value: "false" } }',
+                '  parameters { key: "end_to_end" value { string_value: "false" } }',
                 '  parameters { key: "batch_max_images" value { string_value: "2" } }',
                 '  parameters { key: "detector_max_batch" value { string_value: "1" } }',
                 '  parameters { key: "detector_concurrency" value { string_value: "2" } }',

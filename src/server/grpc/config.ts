@@ -14,7 +14,9 @@ export function toProtoConfig(c: TritonConfigJson): Record<string, unknown> {
         : { specific: { versions: (policy.specific ?? []).map(Number) } };
   const parameters: Record<string, { string_value: string }> = {};
   for (const [k, v] of Object.entries(c.parameters)) {
-    if (v !== null) parameters[k] = { string_value: Array.isArray(v) ? v.join(',') : String(v) };
+    // Unset values and empty lists (e.g. no ignored parameters) are left out, as protobuf leaves defaults.
+    if (v === null || (Array.isArray(v) && v.length === 0)) continue;
+    parameters[k] = { string_value: Array.isArray(v) ? v.join(',') : String(v) };
   }
   parameters['labels'] = { string_value: JSON.stringify(c.labels) };
   parameters['imgsz'] = { string_value: c.imgsz.join(',') };
