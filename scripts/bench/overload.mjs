@@ -65,6 +65,7 @@ async function startServer(model) {
       `m=${model}`,
       '--port',
       '0',
+      '--no-grpc',
       '--log-level',
       'warn',
       '--config',
