@@ -10,6 +10,7 @@
 #include "../cpu/postprocess.h"
 #include "js_args.h"
 #include "nms_args.h"
+#include "detections_result.h"
 #include "promise_worker.h"
 #include "workers.h"
 
@@ -91,20 +92,7 @@ class PostprocessWorker final : public PromiseWorker {
     ms_per_image_ = elapsed.count() / static_cast<double>(o_.batch);
   }
 
-  Napi::Value Result(Napi::Env env) override {
-    static_assert(sizeof(cpu::Detection) == 6 * sizeof(float), "Detection must be 6 packed floats");
-    Napi::Array detections = Napi::Array::New(env, results_.size());
-    for (size_t i = 0; i < results_.size(); ++i) {
-      const std::vector<cpu::Detection>& rows = results_[i];
-      Napi::Float32Array array = Napi::Float32Array::New(env, rows.size() * 6);
-      if (!rows.empty()) std::memcpy(array.Data(), rows.data(), rows.size() * sizeof(cpu::Detection));
-      detections.Set(static_cast<uint32_t>(i), array);
-    }
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("detections", detections);
-    result.Set("msPerImage", Napi::Number::New(env, ms_per_image_));
-    return result;
-  }
+  Napi::Value Result(Napi::Env env) override { return detections_result(env, results_, ms_per_image_); }
 
  private:
   cpu::PostprocessOptions o_;

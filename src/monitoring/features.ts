@@ -4,22 +4,11 @@
  * model found. A request that sends an already letterboxed tensor has no original pixels to describe:
  * it contributes output features only.
  */
+import { IMAGE_STATS_FIELDS } from '../native/binding.js';
 import type { DetectResult, ImageStats } from '../results.js';
 
-/** Continuous features from the pixels, in the order of ImageStats, then the original size. */
-export const PIXEL_FEATURES = [
-  'meanR',
-  'meanG',
-  'meanB',
-  'stdR',
-  'stdG',
-  'stdB',
-  'lumaMean',
-  'lumaStd',
-  'contrast',
-  'sharpness',
-  'colorfulness',
-] as const satisfies readonly (keyof ImageStats)[];
+/** Continuous features from the pixels: the native statistics, in their order (ImageStats' keys). */
+export const PIXEL_FEATURES = IMAGE_STATS_FIELDS satisfies readonly (keyof ImageStats)[];
 
 export const SIZE_FEATURES = ['width', 'height', 'aspect'] as const;
 
