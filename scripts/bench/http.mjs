@@ -94,6 +94,8 @@ async function overloadRows() {
     concurrency: 64,
   };
   result.cost503 = await measure503Cost(alone);
+  result.cost503Expect = await measure503Cost({ ...alone, expectContinue: true });
+  result.cost503Small = await measure503Cost({ ...alone, image: IMAGE.subarray(0, 1024) });
   result.bare503 = await measureBare503(alone);
   console.log(
     `\nA 503 alone (c=64 keep-alive clients in a child process, each request carrying the ${IMAGE.length}-byte image, ` +
@@ -101,6 +103,12 @@ async function overloadRows() {
       `(${result.cost503.rejectedPerSecond.toFixed(0)} 503/s, ${result.cost503.logLines} log lines); ` +
       `a bare Fastify route answering 503 under the same load: ${result.bare503.serverCpuPer503Us.toFixed(0)} us ` +
       `(${result.bare503.rejectedPerSecond.toFixed(0)} 503/s)`,
+  );
+  console.log(
+    `The same client sending Expect: 100-continue (refused before its body, connection closed): ` +
+      `${result.cost503Expect.serverCpuPer503Us.toFixed(0)} us per 503 (${result.cost503Expect.rejectedPerSecond.toFixed(0)} 503/s); ` +
+      `with a 1 KiB body instead of the image: ${result.cost503Small.serverCpuPer503Us.toFixed(0)} us per 503 ` +
+      `(${result.cost503Small.rejectedPerSecond.toFixed(0)} 503/s)`,
   );
   return result;
 }

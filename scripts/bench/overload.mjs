@@ -283,7 +283,7 @@ export function overloadTable(result) {
  * carries `image` as its body, as in the table (the server reads and discards it to keep the
  * connection). Also counts the server's log lines at level warn.
  */
-export async function measure503Cost({ model, image, seconds, concurrency }) {
+export async function measure503Cost({ model, image, seconds, concurrency, expectContinue = false }) {
   let release;
   const stuck = new Promise((r) => (release = r));
   let calls = 0;
@@ -316,6 +316,7 @@ export async function measure503Cost({ model, image, seconds, concurrency }) {
     image.length,
     seconds,
     concurrency,
+    expectContinue,
   );
   release();
   await app.close();
@@ -324,6 +325,7 @@ export async function measure503Cost({ model, image, seconds, concurrency }) {
     concurrency,
     seconds,
     bodyBytes: image.length,
+    expectContinue,
     rejected,
     other: Object.entries(counts).filter(([k]) => k !== '503'),
     serverCpuPer503Us: cpuUs / Math.max(1, rejected),
@@ -354,23 +356,29 @@ export async function measureBare503({ image, seconds, concurrency }) {
 
 /**
  * A closed-loop client in a child process (so this process's CPU is the server's alone): `concurrency`
- * keep-alive loops POSTing `bodyBytes` bytes for `seconds`. Returns the status counts and this process's
- * CPU time (us) meanwhile.
+ * keep-alive loops POSTing `bodyBytes` bytes for `seconds`. With `expectContinue`, each request sends
+ * `Expect: 100-continue` and its body only after a 100 (as curl does for large uploads). Returns the
+ * status counts and this process's CPU time (us) meanwhile.
  */
-async function loadFromChild(url, bodyBytes, seconds, concurrency) {
+async function loadFromChild(url, bodyBytes, seconds, concurrency, expectContinue = false) {
   const client = `
     import http from 'node:http';
     const body = Buffer.alloc(${bodyBytes}, 1);
     const agent = new http.Agent({ keepAlive: true, maxSockets: ${concurrency} });
     const counts = {};
     const end = Date.now() + ${Math.round(seconds * 1000)};
+    const expect = ${expectContinue};
+    const headers = { 'content-type': 'image/jpeg', 'content-length': body.length, ...(expect ? { expect: '100-continue' } : {}) };
     const one = () => new Promise((resolve) => {
-      const req = http.request(${JSON.stringify(url)}, { method: 'POST', agent, headers: { 'content-type': 'image/jpeg', 'content-length': body.length } }, (res) => {
+      let done = false;
+      const settle = (key) => { if (done) return; done = true; counts[key] = (counts[key] ?? 0) + 1; resolve(); };
+      const req = http.request(${JSON.stringify(url)}, { method: 'POST', agent, headers }, (res) => {
         res.resume();
-        res.on('end', () => { counts[res.statusCode] = (counts[res.statusCode] ?? 0) + 1; resolve(); });
+        res.on('end', () => { settle(res.statusCode); if (expect && !req.writableEnded) req.destroy(); });
       });
-      req.on('error', () => { counts.error = (counts.error ?? 0) + 1; resolve(); });
-      req.end(body);
+      req.on('error', () => settle('error'));
+      if (expect) req.on('continue', () => req.end(body));
+      else req.end(body);
     });
     // A request the server admits may never be answered (a stuck model): stop at the deadline.
     setTimeout(() => { console.log(JSON.stringify(counts)); process.exit(0); }, end - Date.now());

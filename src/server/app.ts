@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerLimits } from './context.js';
+import { installExpectContinue } from './expect-continue.js';
 import { answerClientError, answerFrameworkError } from './framework-errors.js';
 import { startGrpcServer, type GrpcServerHandle } from './grpc/server.js';
 import {
@@ -73,6 +74,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     handling++;
     reply.raw.once('close', () => handling--);
   });
+  installExpectContinue(app);
   await mountRoutes(app, ctx, { ...options, prefix: '' });
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({
