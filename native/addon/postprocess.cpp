@@ -1,5 +1,4 @@
 // postprocess(output, options) -> Promise<{ detections, msPerImage }>. See src/native/binding.ts.
-#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -10,7 +9,7 @@
 #include "../cpu/postprocess.h"
 #include "js_args.h"
 #include "nms_args.h"
-#include "detections_result.h"
+#include "postprocess_job.h"
 #include "promise_worker.h"
 #include "workers.h"
 
@@ -22,10 +21,10 @@ constexpr int kMaxChannels = 1 << 20;
 constexpr int kMaxAnchors = 1 << 26;
 constexpr int kMaxThreads = 1024;
 
-class PostprocessWorker final : public PromiseWorker {
+class PostprocessWorker final : public PostprocessJob {
  public:
   PostprocessWorker(Napi::Env env, const Napi::Value& output_value, const Napi::Value& options_value)
-      : PromiseWorker(env, "yolo_trt.postprocess") {
+      : PostprocessJob(env, "yolo_trt.postprocess") {
     if (!is_typed_array_of(output_value, napi_float32_array)) {
       throw_expected(env, code::kInvalidOption, "a Float32Array", "output", output_value);
     }
@@ -58,48 +57,19 @@ class PostprocessWorker final : public PromiseWorker {
     o_.agnostic = nms.agnostic;
     o_.class_allowed = std::move(nms.class_allowed);
 
-    o_.input_w = get_int(options, "inputWidth", "options.inputWidth", 1, kMaxSide, code::kInvalidOption);
-    o_.input_h = get_int(options, "inputHeight", "options.inputHeight", 1, kMaxSide, code::kInvalidOption);
-    const Napi::Value sizes = options.Get("origSizes");
-    if (!is_typed_array_of(sizes, napi_int32_array) ||
-        sizes.As<Napi::Int32Array>().ElementLength() != 2 * static_cast<size_t>(o_.batch)) {
-      throw_expected(env, code::kInvalidOption,
-                     "an Int32Array of " + std::to_string(2 * static_cast<size_t>(o_.batch)) + " sizes [w0, h0, ...]",
-                     "options.origSizes", sizes);
-    }
-    const Napi::Int32Array orig = sizes.As<Napi::Int32Array>();
-    o_.orig_sizes.resize(orig.ElementLength());
-    for (size_t i = 0; i < orig.ElementLength(); ++i) {
-      const int32_t v = orig[i];
-      if (v <= 0) {
-        throw_coded(env, code::kInvalidOption,
-                    "Expected positive sizes for options.origSizes but received " + std::to_string(v) +
-                        " at index " + std::to_string(i));
-      }
-      o_.orig_sizes[i] = v;
-    }
+    read_box_geometry(env, options, &o_);
     o_.threads = get_int(options, "threads", "options.threads", 1, kMaxThreads, code::kInvalidOption);
-
-    raw_ = output.Data();
-    input_ = Napi::Persistent(output_value.As<Napi::Object>());  // keeps the floats alive while we work
+    hold(output);
   }
 
  protected:
-  void Run() override {
-    const auto start = std::chrono::steady_clock::now();
-    cpu::postprocess_batch(raw_, o_, &results_);
-    const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
-    ms_per_image_ = elapsed.count() / static_cast<double>(o_.batch);
+  void run_batch(std::vector<std::vector<cpu::Detection>>* results) override {
+    cpu::postprocess_batch(raw(), o_, results);
   }
-
-  Napi::Value Result(Napi::Env env) override { return detections_result(env, results_, ms_per_image_); }
+  int batch() const override { return o_.batch; }
 
  private:
   cpu::PostprocessOptions o_;
-  const float* raw_ = nullptr;
-  Napi::ObjectReference input_;
-  std::vector<std::vector<cpu::Detection>> results_;
-  double ms_per_image_ = 0.0;
 };
 
 }  // namespace
