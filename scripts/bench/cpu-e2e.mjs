@@ -21,8 +21,7 @@ import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { Detector, decodeImage } from '../../dist/index.js';
 import { loadNative } from '../../dist/native/load.js';
-
-const ASSETS = path.resolve(process.env.YOLO_TRT_ASSETS ?? '../shared/assets');
+import { ASSETS, percentile } from './common.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,12 +47,6 @@ const MODEL = path.resolve(args.model);
 
 // ---------------------------------------------------------------------------------------------------
 // statistics
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length); // nearest rank
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
 
 function stats(samples) {
   const s = [...samples].sort((a, b) => a - b);

@@ -23,8 +23,8 @@ import { parseArgs } from 'node:util';
 import { Detector, decodeImage } from '../../dist/index.js';
 import { tensorrtUnavailableReason } from '../../dist/backends/select.js';
 import { loadNative } from '../../dist/native/load.js';
+import { ASSETS, percentile } from './common.mjs';
 
-const ASSETS = path.resolve(process.env.YOLO_TRT_ASSETS ?? '../shared/assets');
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string', default: path.join(ASSETS, 'models/yolo11n.onnx') },
@@ -60,10 +60,6 @@ if (reason !== null) {
   process.exit(0);
 }
 
-function percentile(sorted, p) {
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
 function stats(samples) {
   const s = [...samples].sort((a, b) => a - b);
   return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99) };

@@ -26,12 +26,12 @@ import * as grpc from '@grpc/grpc-js';
 import { Detector, createServer } from '../../dist/index.js';
 import { codec, serviceDefinition } from '../../dist/server/grpc/proto.js';
 import { writeBytesElements } from '../../dist/server/kserve/binary.js';
+import { DEFAULT_IMAGE, DEFAULT_MODEL, instantDetector, percentile } from './common.mjs';
 
-const ASSETS = path.resolve(process.env.YOLO_TRT_ASSETS ?? '../shared/assets');
 const { values: args } = parseArgs({
   options: {
-    model: { type: 'string', default: path.join(ASSETS, 'models/yolo11n.onnx') },
-    image: { type: 'string', default: path.join(ASSETS, 'images/bus.jpg') },
+    model: { type: 'string', default: DEFAULT_MODEL },
+    image: { type: 'string', default: DEFAULT_IMAGE },
     concurrency: { type: 'string', default: '1,8,32' },
     duration: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '0.5' },
@@ -47,11 +47,6 @@ if (CONCURRENCY.some((c) => !Number.isInteger(c) || c < 1) || !(DURATION_MS > 0)
 const ROUNDS = 2;
 const MODEL = path.resolve(args.model);
 const IMAGE = await readFile(path.resolve(args.image));
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
-}
 
 async function closedLoop(concurrency, durationMs, once) {
   const measureFrom = performance.now() + WARMUP_MS;
@@ -81,15 +76,7 @@ async function closedLoop(concurrency, durationMs, once) {
 const real = await Detector.create({ model: MODEL });
 const canned = await real.detect(IMAGE);
 await real.dispose();
-const instant = {
-  model: real.model,
-  backend: 'cpu',
-  maxBatch: 1,
-  concurrency: 1,
-  detectBatchSettled: async (inputs) => inputs.map(() => ({ ok: true, result: canned })),
-  detectTensor: async (_tensor, n) => Array.from({ length: n }, () => canned),
-  dispose: async () => {},
-};
+const instant = instantDetector(real.model, canned);
 const app = await createServer({
   models: [{ name: 'm', path: MODEL }],
   processMetrics: false,

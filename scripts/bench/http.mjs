@@ -19,7 +19,6 @@
  * 2x/4x/8x capacity and closed loop at 64/128/256 clients. `--tables overload` runs that one alone.
  * A script, not a test: it asserts nothing. Requires `npm run build`.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -28,13 +27,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Detector, createServer } from '../../dist/index.js';
+import { DEFAULT_IMAGE, DEFAULT_MODEL, instantDetector, percentile, startServe } from './common.mjs';
 import { measure503Cost, measureBare503, overloadTable, runOverload } from './overload.mjs';
 
-const ASSETS = path.resolve(process.env.YOLO_TRT_ASSETS ?? '../shared/assets');
 const { values: args } = parseArgs({
   options: {
-    model: { type: 'string', default: path.join(ASSETS, 'models/yolo11n.onnx') },
-    image: { type: 'string', default: path.join(ASSETS, 'images/bus.jpg') },
+    model: { type: 'string', default: DEFAULT_MODEL },
+    image: { type: 'string', default: DEFAULT_IMAGE },
     concurrency: { type: 'string', default: '1,8,32' },
     duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '1' },
@@ -131,12 +130,6 @@ if (!TABLES.has('latency')) {
 // ---------------------------------------------------------------------------------------------------
 // statistics
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length); // nearest rank
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
 function summarize(latencies, measuredMs, failures) {
   const s = [...latencies].sort((a, b) => a - b);
   return {
@@ -188,32 +181,8 @@ async function startServer(batching) {
   const config = path.join(dir, 'serve.json');
   // A queue deep enough that the bench measures latency, not load shedding.
   await writeFile(config, JSON.stringify({ defaults: { batching: { ...batching, maxQueueSize: 4096 } } }));
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/yolo-trt.js',
-      'serve',
-      '--model',
-      `m=${MODEL}`,
-      '--port',
-      '0',
-      '--no-grpc',
-      '--log-level',
-      'warn',
-      '--config',
-      config,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  for (let i = 0; i < 1200; i++) {
-    const m = / on (http:\/\/[^\s]+)/.exec(stderr);
-    if (m) return { origin: m[1], child, dir };
-    if (child.exitCode !== null) throw new Error(`serve exited: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`serve did not start: ${stderr}`);
+  const { child, origin } = await startServe(MODEL, config);
+  return { origin, child, dir };
 }
 
 function post(agent, url) {
@@ -240,15 +209,7 @@ function post(agent, url) {
  * body, routing, the batcher, JSON and the client: what the server adds over in-process detect().
  */
 async function serverOverhead(model, canned) {
-  const instant = {
-    model,
-    backend: 'cpu',
-    maxBatch: 1,
-    concurrency: 1,
-    detectBatchSettled: async (inputs) => inputs.map(() => ({ ok: true, result: canned })),
-    detectTensor: async (_tensor, n) => Array.from({ length: n }, () => canned),
-    dispose: async () => {},
-  };
+  const instant = instantDetector(model, canned);
   const rows = [];
   for (const batching of ['on', 'off']) {
     const app = await createServer({

@@ -26,12 +26,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { createServer } from '../../dist/index.js';
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
+import { percentile, startServe } from './common.mjs';
 
 const TICKS = (() => {
   try {
@@ -56,39 +51,8 @@ async function startServer(model) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'yolo-trt-overload-'));
   const config = path.join(dir, 'serve.json');
   await writeFile(config, JSON.stringify({}));
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/yolo-trt.js',
-      'serve',
-      '--model',
-      `m=${model}`,
-      '--port',
-      '0',
-      '--no-grpc',
-      '--log-level',
-      'warn',
-      '--config',
-      config,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const server = { child, dir, origin: '', lines: 0, text: '' };
-  const onData = (d) => {
-    const s = d.toString();
-    server.lines += s.split('\n').length - 1;
-    if (server.origin === '') server.text += s;
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  for (let i = 0; i < 1200 && server.origin === ''; i++) {
-    const m = / on (http:\/\/[^\s]+)/.exec(server.text);
-    if (m) server.origin = m[1];
-    else if (child.exitCode !== null) throw new Error(`serve exited: ${server.text}`);
-    else await new Promise((r) => setTimeout(r, 50));
-  }
-  if (server.origin === '') throw new Error(`serve did not start: ${server.text}`);
-  return server;
+  const { child, origin, output } = await startServe(model, config);
+  return { child, origin, output, dir };
 }
 
 /** One detect request; resolves with its status and latency (ms), status 0 on a network error. */
@@ -187,7 +151,7 @@ export async function runOverload({ model, image, warmupMs, durationMs, progress
   const pid = server.child.pid;
   const rows = [];
   const measure = async (label, run) => {
-    const linesBefore = server.lines;
+    const linesBefore = server.output.lines;
     // CPU over the measured window only: sample at its start and end.
     let cpuFrom = NaN;
     let cpuTo = NaN;
@@ -210,7 +174,7 @@ export async function runOverload({ model, image, warmupMs, durationMs, progress
       p99AcceptedMs: percentile(sorted, 99),
       clientInflightPeak: r.t.peak,
       serverCpuS: cpuTo - cpuFrom,
-      logLines: server.lines - linesBefore,
+      logLines: server.output.lines - linesBefore,
     };
     rows.push(row);
     progress(
