@@ -128,7 +128,7 @@ export function checkCandidateVersions(
   candidate: CandidateConfig,
   versions: readonly string[],
 ): void {
-  const list = versions.join(', ') || 'none';
+  const list = [...versions].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none';
   if (!versions.includes(candidate.version)) {
     throw new HttpError(
       400,

@@ -252,8 +252,9 @@ export class ModelRegistry {
   }
 
   /**
-   * Stops routing to the candidate (it keeps serving requests that name its version, so it can still be
-   * inspected; the next load with a changed candidate config decides again). 409 ERR_NO_CANDIDATE when
+   * Stops routing to the candidate; unversioned requests stay on the primary, pinned. The candidate
+   * keeps serving requests that name its version, so it can still be inspected; the next load with a
+   * changed candidate config decides again. 409 ERR_NO_CANDIDATE when
    * the model has none.
    */
   rollback(name: string): { version: string; primary: string | undefined } {
@@ -262,8 +263,10 @@ export class ModelRegistry {
     if (e === undefined) throw unknownModel(name);
     const c = e.routing.candidate;
     if (c === undefined) throw noCandidate(name);
+    // The primary stays the primary: without the pin, the newest version (often the candidate) would be.
+    e.routing.pin = primaryOf(e)?.version;
     e.routing.candidate = undefined;
-    return { version: c.version, primary: primaryOf(e)?.version };
+    return { version: c.version, primary: e.routing.pin };
   }
 
   /** Serving instances of a model, newest first (empty when none; 400 "Request for unknown model" when unknown). */
