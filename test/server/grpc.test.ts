@@ -56,6 +56,7 @@ describe('gRPC health and metadata', () => {
       'statistics',
       'parameters',
       'logging',
+      'yolo_trt_candidates',
     ]);
   });
 
