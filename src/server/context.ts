@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CandidateService } from './candidate-service.js';
 import type { CaptureService } from './capture-service.js';
 import type { DriftService } from './drift-service.js';
 import type { ServerMetrics } from './metrics.js';
@@ -37,6 +38,8 @@ export interface ServerContext {
   packageVersion: string;
   /** Set when shutdown begins: readiness turns false. */
   shuttingDown: boolean;
+  /** Candidate versions (shadow, canary) on the request path; promote and rollback. */
+  candidates: CandidateService;
   /** Drift monitors of the models with a reference profile (--drift-reference). */
   drift?: DriftService | undefined;
   /** Capture for retraining of the models configured for it. */

@@ -34,7 +34,11 @@ export type ServerErrorCode =
   /** The server is shutting down. */
   | 'ERR_SHUTTING_DOWN'
   /** The client went away before its result was ready (never sent: nobody is listening). */
-  | 'ERR_CLIENT_CLOSED';
+  | 'ERR_CLIENT_CLOSED'
+  /** A model's candidate version cannot be served as configured (not served, or no primary left) (400). */
+  | 'ERR_CANDIDATE_INVALID'
+  /** Promote or rollback of a model that has no candidate version now (409). */
+  | 'ERR_NO_CANDIDATE';
 
 export type HttpErrorCode = ServerErrorCode | ErrorCode;
 

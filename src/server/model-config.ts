@@ -1,4 +1,5 @@
 import { invalidOption } from '../errors.js';
+import { parseCandidateConfig, type CandidateConfig } from './candidate-config.js';
 import type { BackendRequest, CpuOptions } from '../options.js';
 import { DEFAULT_BATCHING, type BatchingConfig } from './model-instance.js';
 
@@ -24,6 +25,8 @@ export interface ModelConfig {
   cpu?: CpuOptions;
   preprocessThreads?: number;
   batching?: Partial<BatchingConfig>;
+  /** A version tried in shadow or canary against the primary (candidate-config.ts); null: none. */
+  candidate?: CandidateConfig | null;
 }
 
 export type VersionPolicy = { latest: number } | { all: true } | { specific: string[] };
@@ -67,6 +70,7 @@ const MODEL_KEYS = [
   'cpu',
   'preprocessThreads',
   'batching',
+  'candidate',
 ] as const;
 
 /** Validates one model config; `where` names it in messages ("config.json of model 'x'"). */
@@ -127,6 +131,8 @@ export function parseModelConfig(
   }
   c.preprocessThreads = num(`${where}.preprocessThreads`, value.preprocessThreads, 1, 256, true);
   if (value.batching !== undefined) c.batching = parseBatching(value.batching, `${where}.batching`);
+  if (value.candidate !== undefined)
+    c.candidate = parseCandidateConfig(value.candidate, `${where}.candidate`);
   return dropUndefined(c);
 }
 
@@ -170,7 +176,7 @@ function dropUndefined<T extends object>(o: T): T {
   return o;
 }
 
-/** Field-by-field merge; nested `cpu` and `batching` merge too. */
+/** Field-by-field merge; nested `cpu` and `batching` merge too; a `candidate` replaces the earlier one whole. */
 export function mergeModelConfig(...configs: (ModelConfig | undefined)[]): ModelConfig {
   const out: ModelConfig = {};
   for (const c of configs) {

@@ -17,10 +17,15 @@ export interface RequestParams {
   agnostic?: boolean;
 }
 
-/** One request's work: encoded images, or a letterboxed float tensor [n, 3, H, W]. */
-export type InferJob =
+/**
+ * One request's work: encoded images, or a letterboxed float tensor [n, 3, H, W]. `mirror` marks a
+ * copy run only to compare a candidate version with the primary: its results are not the traffic's, so
+ * drift monitoring and capture do not see them.
+ */
+export type InferJob = (
   | { kind: 'images'; images: Uint8Array[]; params: RequestParams }
-  | { kind: 'tensor'; tensor: Float32Array; n: number; params: RequestParams };
+  | { kind: 'tensor'; tensor: Float32Array; n: number; params: RequestParams }
+) & { mirror?: boolean };
 
 export interface BatchingConfig {
   /** false = every request runs alone (the benchmark's "batching off"). */
@@ -302,7 +307,7 @@ export class ModelInstance {
     if (observer !== undefined) {
       perJob.forEach((r, i) => {
         const job = jobs[i]!;
-        if (r.ok)
+        if (r.ok && job.mirror !== true)
           observer.observe(r.value, job.kind === 'tensor', job.kind === 'images' ? job.images : undefined);
       });
     }

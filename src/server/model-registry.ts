@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResultObserver } from './drift-service.js';
 import { YoloTrtError } from '../errors.js';
+import { checkCandidateVersions, type CandidateConfig } from './candidate-config.js';
 import { HttpError } from './http-errors.js';
 import { mergeModelConfig, resolveBatching, type ModelConfig } from './model-config.js';
 import { ModelInstance, type SourceFingerprint } from './model-instance.js';
@@ -42,6 +43,25 @@ interface Entry {
   wanted: boolean;
   loading: number;
   chain: Promise<unknown>;
+  routing: Routing;
+}
+
+/**
+ * Where unversioned requests go. The primary is the pinned version (set by a promote) while it serves,
+ * else the newest serving version other than the candidate. Promote and rollback decisions stand across
+ * loads until the config's candidate changes (`seen` is the JSON of the last one applied).
+ */
+interface Routing {
+  candidate: CandidateConfig | undefined;
+  pin: string | undefined;
+  seen: string;
+}
+
+/** The candidate of a model now, with the instances it is compared on (no lease taken). */
+export interface ActiveCandidate {
+  config: CandidateConfig;
+  candidate: ModelInstance;
+  primary: ModelInstance;
 }
 
 export interface RegistryOptions {
@@ -176,9 +196,7 @@ export class ModelRegistry {
         `Request for unknown model: '${name}' version ${version.slice(0, 20)} is not found (serving: ${[...e.serving.keys()].join(', ') || 'none'})`,
       );
     }
-    let best: ModelInstance | undefined;
-    for (const inst of e.serving.values())
-      if (best === undefined || Number(inst.version) > Number(best.version)) best = inst;
+    const best = primaryOf(e);
     if (best !== undefined && !best.healthy) {
       throw new HttpError(
         503,
@@ -196,6 +214,59 @@ export class ModelRegistry {
       'ERR_MODEL_NOT_READY',
       `model '${name}' has no ready version${why ? ` (${why})` : ''}`,
     );
+  }
+
+  /** The model's candidate, when it has one and both it and the primary serve. */
+  candidate(name: string): ActiveCandidate | undefined {
+    const e = this.#entries.get(name);
+    if (e === undefined) throw unknownModel(name);
+    const config = e.routing.candidate;
+    if (config === undefined) return undefined;
+    const candidate = e.serving.get(config.version);
+    const primary = primaryOf(e);
+    if (candidate === undefined || primary === undefined) return undefined;
+    return { config, candidate, primary };
+  }
+
+  /** The configured candidate (served or not) and the version unversioned requests go to. */
+  routing(name: string): { candidate: CandidateConfig | undefined; primary: string | undefined } {
+    const e = this.#entries.get(name);
+    if (e === undefined) throw unknownModel(name);
+    return { candidate: e.routing.candidate, primary: primaryOf(e)?.version };
+  }
+
+  /**
+   * The candidate becomes the primary: unversioned requests go to it from now on, and the model has no
+   * candidate any more. 409 ERR_NO_CANDIDATE when it has none (or it does not serve).
+   */
+  promote(name: string): { previous: string | undefined; primary: string } {
+    checkModelName(name);
+    const e = this.#entries.get(name);
+    if (e === undefined) throw unknownModel(name);
+    const c = e.routing.candidate;
+    if (c === undefined || !e.serving.has(c.version)) throw noCandidate(name);
+    const previous = primaryOf(e)?.version;
+    e.routing.candidate = undefined;
+    e.routing.pin = c.version;
+    return { previous, primary: c.version };
+  }
+
+  /**
+   * Stops routing to the candidate; unversioned requests stay on the primary, pinned. The candidate
+   * keeps serving requests that name its version, so it can still be inspected; the next load with a
+   * changed candidate config decides again. 409 ERR_NO_CANDIDATE when
+   * the model has none.
+   */
+  rollback(name: string): { version: string; primary: string | undefined } {
+    checkModelName(name);
+    const e = this.#entries.get(name);
+    if (e === undefined) throw unknownModel(name);
+    const c = e.routing.candidate;
+    if (c === undefined) throw noCandidate(name);
+    // The primary stays the primary: without the pin, the newest version (often the candidate) would be.
+    e.routing.pin = primaryOf(e)?.version;
+    e.routing.candidate = undefined;
+    return { version: c.version, primary: e.routing.pin };
   }
 
   /** Serving instances of a model, newest first (empty when none; 400 "Request for unknown model" when unknown). */
@@ -268,6 +339,7 @@ export class ModelRegistry {
       wanted: false,
       loading: 0,
       chain: Promise.resolve(),
+      routing: { candidate: undefined, pin: undefined, seen: 'null' },
     };
   }
 
@@ -276,10 +348,12 @@ export class ModelRegistry {
     override: ModelConfig | undefined,
   ): Promise<{ config: ModelConfig; versions: PlannedVersion[] }> {
     if (e.source.kind === 'file') {
-      return {
-        config: mergeModelConfig(this.#o.defaults, e.source.config, override),
-        versions: [{ version: '1', path: e.source.path }],
-      };
+      const config = mergeModelConfig(this.#o.defaults, e.source.config, override);
+      const versions: PlannedVersion[] = [{ version: '1', path: e.source.path }];
+      const c = config.candidate;
+      // A file model's candidate comes with its own file, served as its own version.
+      if (c?.path !== undefined && c.version !== '1') versions.push({ version: c.version, path: c.path });
+      return { config, versions };
     }
     return this.#o.repository!.plan(e.name, this.#o.defaults ?? {}, override);
   }
@@ -288,7 +362,18 @@ export class ModelRegistry {
     if (this.#closing) throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down');
     const log = this.#o.log;
     const plan = await this.#plan(e, override);
-    const configJson = JSON.stringify(plan.config);
+    const { candidate, ...instanceConfig } = plan.config;
+    // Which version is the candidate is routing, not how a version runs: changing it reloads nothing.
+    const configJson = JSON.stringify(instanceConfig);
+    const seen = JSON.stringify(candidate ?? null);
+    const nextCandidate = seen === e.routing.seen ? e.routing.candidate : (candidate ?? undefined);
+    if (nextCandidate !== undefined) {
+      checkCandidateVersions(
+        e.name,
+        nextCandidate,
+        plan.versions.map((v) => v.version),
+      );
+    }
     const next = new Map<string, ModelInstance>();
     const toLoad: { v: PlannedVersion; fp: SourceFingerprint }[] = [];
     for (const v of plan.versions) {
@@ -362,6 +447,9 @@ export class ModelRegistry {
     // the load call, it does not take the whole server out of rotation.
     e.wanted = true;
     for (const v of next.keys()) e.states.set(v, { state: 'READY', reason: '' });
+    if (seen !== e.routing.seen) e.routing = { candidate: nextCandidate, pin: undefined, seen };
+    else e.routing.candidate = nextCandidate;
+    if (e.routing.pin !== undefined && !next.has(e.routing.pin)) e.routing.pin = undefined;
     for (const [v, inst] of old) {
       if (next.get(v) !== inst)
         this.#retire(e, v, inst, next.has(v) ? 'replaced by a new load' : 'removed by the version policy');
@@ -385,6 +473,27 @@ export class ModelRegistry {
       });
     this.#retiring.add(p);
   }
+}
+
+/** The version unversioned requests go to: the pin while it serves, else the newest but the candidate. */
+function primaryOf(e: Entry): ModelInstance | undefined {
+  const pinned = e.routing.pin === undefined ? undefined : e.serving.get(e.routing.pin);
+  if (pinned !== undefined) return pinned;
+  const skip = e.routing.candidate?.version;
+  let best: ModelInstance | undefined;
+  for (const inst of e.serving.values()) {
+    if (inst.version === skip) continue;
+    if (best === undefined || Number(inst.version) > Number(best.version)) best = inst;
+  }
+  return best;
+}
+
+function noCandidate(name: string): HttpError {
+  return new HttpError(
+    409,
+    'ERR_NO_CANDIDATE',
+    `model '${name}' has no candidate version to promote or roll back`,
+  );
 }
 
 /** Triton's answer to a request naming a model it does not have: 400, "Request for unknown model". */

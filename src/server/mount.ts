@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { Detector } from '../detector.js';
 import { invalidOption } from '../errors.js';
 import { installBearerAuth } from './auth.js';
+import { CandidateService } from './candidate-service.js';
 import { CaptureService, type ServerCaptureOptions } from './capture-service.js';
 import type { ServerContext, ServerLimits } from './context.js';
 import { DriftService, combineObservers, type ServerDriftOptions } from './drift-service.js';
@@ -15,6 +16,7 @@ import type { ModelConfig } from './model-config.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelRepository } from './model-repository.js';
 import { installRequestDecoding } from './request-encoding.js';
+import { registerCandidateRoutes } from './routes/candidate.js';
 import { registerDetectRoutes } from './routes/detect.js';
 import { registerDriftRoutes } from './routes/drift.js';
 import { registerKserveRoutes } from './routes/kserve.js';
@@ -153,6 +155,7 @@ export async function createCore(
   });
   const ctx: ServerContext = {
     registry: models,
+    candidates: new CandidateService(models, metrics, log),
     metrics,
     limits,
     packageVersion: packageVersion(),
@@ -226,6 +229,7 @@ export async function mountRoutes(
   registerModelInfoRoutes(scope, ctx);
   registerRepositoryRoutes(scope, ctx);
   registerDriftRoutes(scope, ctx);
+  registerCandidateRoutes(scope, ctx);
   registerMiscRoutes(scope, ctx, { demoPage: options.demoPage !== false, base: options.prefix });
 }
 

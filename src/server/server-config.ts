@@ -5,6 +5,7 @@ import type { ServedModelSpec } from './app.js';
 import type { ServerDriftOptions } from './drift-service.js';
 import type { ServerCaptureOptions } from './capture-service.js';
 import type { ServerLimits } from './context.js';
+import { parseCandidateConfig } from './candidate-config.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 
 /**
@@ -98,14 +99,26 @@ export function parseServeConfig(json: unknown, baseDir: string, where: string):
   }
   if (o.capture !== undefined) out.capture = parseCapture(o.capture, baseDir, `${where}: capture`);
   if (o.drift !== undefined) out.drift = parseDrift(o.drift, baseDir, `${where}: drift`);
-  if (o.defaults !== undefined) out.defaults = parseModelConfig(o.defaults, `${where}: defaults`);
+  if (o.defaults !== undefined) {
+    out.defaults = parseModelConfig(o.defaults, `${where}: defaults`);
+    if (out.defaults.candidate !== undefined) {
+      throw invalidOption(
+        `${where}: defaults.candidate`,
+        'a candidate per model (models.NAME.candidate)',
+        'a default',
+      );
+    }
+  }
   if (o.limits !== undefined) out.limits = parseLimits(o.limits, `${where}: limits`);
   if (o.models !== undefined) {
     if (typeof o.models !== 'object' || o.models === null || Array.isArray(o.models)) {
       throw invalidOption(`${where}: models`, 'an object of name -> { path, ...settings }', o.models);
     }
     for (const [name, spec] of Object.entries(o.models as Record<string, unknown>)) {
-      const config = parseModelConfig(spec, `${where}: models.${name}`, ['path']);
+      const { candidate, rest } = splitCandidate(spec);
+      const config = parseModelConfig(rest, `${where}: models.${name}`, ['path']);
+      if (candidate !== undefined)
+        config.candidate = parseFileCandidate(candidate, baseDir, `${where}: models.${name}.candidate`);
       const p = (spec as { path?: unknown }).path;
       if (typeof p !== 'string' || p === '')
         throw invalidOption(`${where}: models.${name}.path`, 'a path to an ONNX file', p);
@@ -113,6 +126,27 @@ export function parseServeConfig(json: unknown, baseDir: string, where: string):
     }
   }
   return out;
+}
+
+function splitCandidate(spec: unknown): { candidate: unknown; rest: unknown } {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
+    return { candidate: undefined, rest: spec };
+  const { candidate, ...rest } = spec as Record<string, unknown>;
+  return { candidate, rest };
+}
+
+/**
+ * A model served from a file names its candidate by file (`candidate.path`, resolved against the config
+ * file, served as version 2 unless `candidate.version` says otherwise), or by version as elsewhere.
+ */
+function parseFileCandidate(c: unknown, baseDir: string, where: string) {
+  if (typeof c !== 'object' || c === null || Array.isArray(c) || !('path' in c)) {
+    return parseCandidateConfig(c, where);
+  }
+  const { path: file, ...rest } = c as Record<string, unknown>;
+  if (typeof file !== 'string' || file === '')
+    throw invalidOption(`${where}.path`, 'a path to an ONNX file', file);
+  return parseCandidateConfig(rest, where, { path: path.resolve(baseDir, file) });
 }
 
 const LIMIT_KEYS: readonly (keyof ServerLimits)[] = [

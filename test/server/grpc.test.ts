@@ -56,6 +56,7 @@ describe('gRPC health and metadata', () => {
       'statistics',
       'parameters',
       'logging',
+      'yolo_trt_candidates',
     ]);
   });
 
@@ -333,6 +334,38 @@ describe('gRPC statistics, repository and logging', () => {
     expect(await client.call('ModelReady', { name: 'alpha', version: '2' })).toEqual({ ready: true });
     const unknown = await grpcError(client.call('RepositoryModelLoad', { model_name: 'zeta' }));
     expect(unknown.code).toBe(status.NOT_FOUND);
+  });
+
+  it('ModelInfer without a version follows the candidate routing; with a version it does not', async () => {
+    await client.call('RepositoryModelLoad', {
+      model_name: 'alpha',
+      parameters: {
+        config: {
+          string_param: JSON.stringify({
+            versionPolicy: { latest: 2 },
+            candidate: { version: '1', mode: 'canary', weight: 1 },
+          }),
+        },
+      },
+    });
+    const infer = (version: string) =>
+      client.call('ModelInfer', {
+        ...bytesInput([img('\x80abc')]),
+        model_name: 'alpha',
+        model_version: version,
+      });
+    expect((await infer('')).model_version).toBe('1');
+    expect((await infer('2')).model_version).toBe('2');
+    await app.yolo.candidates.settled();
+    expect(app.yolo.candidates.report('alpha')).toMatchObject({
+      primary: '2',
+      candidate: { version: '1', mode: 'canary' },
+      agreement: { images: 1 },
+    });
+    await client.call('RepositoryModelLoad', {
+      model_name: 'alpha',
+      parameters: { config: { string_param: '{"versionPolicy":{"latest":2},"candidate":null}' } },
+    });
   });
 
   it('LogSettings reads and really changes the level', async () => {

@@ -175,6 +175,7 @@ describe('Triton client behaviours over HTTP', () => {
       'statistics',
       'parameters',
       'logging',
+      'yolo_trt_candidates',
     ]);
   });
 

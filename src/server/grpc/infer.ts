@@ -25,7 +25,8 @@ export async function grpcInfer(
   startedAt: number,
   signal: AbortSignal,
 ): Promise<ModelInferResponse> {
-  const inst = ctx.registry.acquire(request.model_name, request.model_version || undefined);
+  const routed = ctx.candidates.acquire(request.model_name, request.model_version || undefined);
+  const inst = routed.inst;
   try {
     const info = inst.detector.model;
     const raw = request.raw_input_contents;
@@ -63,7 +64,7 @@ export async function grpcInfer(
     const params = requestParams(request.parameters);
     checkParamsForModel(params, info.names.length);
     encodeOutputs([], outputs, true); // unknown output names fail before inference
-    const outcome = await inst.infer({ ...input, params }, startedAt, signal);
+    const outcome = await routed.infer({ ...input, params }, startedAt, signal);
     const encoded = encodeOutputs(outcome.results, outputs, true);
     const parameters: Record<string, InferParameter> = {};
     for (const [k, v] of Object.entries(inferResponseParameters(outcome))) {
@@ -78,7 +79,7 @@ export async function grpcInfer(
       raw_output_contents: encoded.blobs,
     };
   } finally {
-    inst.release();
+    routed.release();
   }
 }
 

@@ -45,6 +45,7 @@ const YOLO_KEYS = [
   'cpu',
   'preprocessThreads',
   'batching',
+  'candidate',
 ];
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

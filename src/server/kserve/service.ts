@@ -18,6 +18,9 @@ export const EXTENSIONS: readonly string[] = [
   'statistics',
   'parameters',
   'logging',
+  // yolo-trt's own: candidate versions (shadow, canary), GET /v2/models/{m}/candidate,
+  // POST /v2/repository/models/{m}/promote and /rollback.
+  'yolo_trt_candidates',
 ];
 
 export function serverMetadata(ctx: ServerContext): {

@@ -38,10 +38,11 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
         throw badRequest('Expected an encoded image in the body but it is empty');
       images = [body];
     }
-    const inst = ctx.registry.acquire(request.params.model, request.params.version);
+    const routed = ctx.candidates.acquire(request.params.model, request.params.version);
+    const inst = routed.inst;
     try {
       checkParamsForModel(params, inst.detector.model.names.length);
-      const outcome = await inst.infer(
+      const outcome = await routed.infer(
         { kind: 'images', images, params },
         start,
         clientSignal(request, reply),
@@ -50,7 +51,7 @@ export function registerDetectRoutes(app: FastifyInstance, ctx: ServerContext): 
       reply.header('x-model-version', inst.version);
       return multi ? outcome.results : outcome.results[0];
     } finally {
-      inst.release();
+      routed.release();
     }
   };
   const options = {

@@ -88,7 +88,8 @@ function registerInfer(app: FastifyInstance, ctx: ServerContext): void {
     const start = requestStart(reply);
     const body = request.body;
     const binary = binaryParts.get(request);
-    const inst = ctx.registry.acquire(request.params.model, request.params.version);
+    const routed = ctx.candidates.acquire(request.params.model, request.params.version);
+    const inst = routed.inst;
     try {
       const info = inst.detector.model;
       const input = decodeInferInput(body, binary, {
@@ -99,7 +100,7 @@ function registerInfer(app: FastifyInstance, ctx: ServerContext): void {
       checkParamsForModel(params, info.names.length);
       // Validate requested outputs before spending inference on them.
       encodeOutputs([], body.outputs, false);
-      const outcome = await inst.infer({ ...input, params }, start, clientSignal(request, reply));
+      const outcome = await routed.infer({ ...input, params }, start, clientSignal(request, reply));
       const { outputs, blobs } = encodeOutputs(
         outcome.results,
         body.outputs,
@@ -119,7 +120,7 @@ function registerInfer(app: FastifyInstance, ctx: ServerContext): void {
       reply.type('application/octet-stream');
       return reply.send(payload);
     } finally {
-      inst.release();
+      routed.release();
     }
   };
 

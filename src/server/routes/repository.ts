@@ -78,4 +78,35 @@ function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
       return { name: request.params.model, versions: [] };
     },
   );
+
+  // yolo-trt's extension (KServe and Triton have no promotion route): candidate versions.
+  app.post<{ Params: { model: string } }>(
+    '/v2/repository/models/:model/promote',
+    { schema: { params: modelParams, response: errorResponses }, preValidation: emptyBodyIsNull },
+    async (request: FastifyRequest<{ Params: { model: string } }>) =>
+      ctx.candidates.promote(request.params.model),
+  );
+
+  app.post<{ Params: { model: string }; Body: RollbackBody }>(
+    '/v2/repository/models/:model/rollback',
+    {
+      schema: { params: modelParams, body: rollbackBodySchema, response: errorResponses },
+      preValidation: emptyBodyIsNull,
+    },
+    async (request: FastifyRequest<{ Params: { model: string }; Body: RollbackBody }>) =>
+      ctx.candidates.rollback(request.params.model, request.body?.reason),
+  );
 }
+
+type RollbackBody = { reason?: string } | null | undefined;
+
+const rollbackBodySchema = {
+  anyOf: [
+    { type: 'null' },
+    {
+      type: 'object',
+      properties: { reason: { type: 'string', minLength: 1, maxLength: 200 } },
+      additionalProperties: false,
+    },
+  ],
+} as const;
