@@ -82,7 +82,8 @@ interface Log {
 }
 
 /** The reason label of yolo_trt_candidate_rollbacks_total: a few fixed values, not the message. */
-function reasonLabel(reason: string): string {
+const ROLLBACK_REASONS = ['error_rate', 'f1', 'latency', 'manual'] as const;
+function reasonLabel(reason: string): (typeof ROLLBACK_REASONS)[number] {
   if (reason.startsWith('candidate error rate')) return 'error_rate';
   if (reason.startsWith('agreement F1')) return 'f1';
   if (reason.startsWith('candidate latency')) return 'latency';
@@ -259,6 +260,13 @@ export class CandidateService {
       active: true,
     };
     this.#states.set(name, fresh);
+    // Every counter series of this candidate exists from its first request, at 0: Prometheus'
+    // increase() cannot see a series' first sample, so a rollback counter born at 1 would never alert.
+    const l = labels(fresh);
+    this.#requests.inc(labels(fresh, active.config.mode), 0);
+    this.#errors.inc(l, 0);
+    this.#dropped.inc(l, 0);
+    for (const reason of ROLLBACK_REASONS) this.#rollbacks.inc({ ...l, reason }, 0);
     return fresh;
   }
 

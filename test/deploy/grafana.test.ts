@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CANDIDATE_METRICS, candidateAllowance, metricNames, missingNames, realScrape } from './scrape.js';
+import { CANDIDATE_METRICS, metricNames, missingNames, realScrape } from './scrape.js';
 
 const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
 const DASHBOARD = path.join(DEPLOY, 'grafana/dashboards/yolo-trt.json');
@@ -47,18 +47,11 @@ describe('deploy/grafana/dashboards/yolo-trt.json', () => {
       expect(used).toContain(name);
       expect(scrape.names).toContain(name);
     }
-    // Every candidate metric is charted; while the server exports none of them they are the only names
-    // allowed to be missing (candidateAllowance), and once it exports one all are checked.
-    for (const name of CANDIDATE_METRICS) expect(used).toContain(name);
-    const allowed = candidateAllowance(scrape);
-    expect(allowed.size === 0 || allowed.size === CANDIDATE_METRICS.length).toBe(true);
-  });
-
-  it('allows candidate names only while the server exports none of them', async () => {
-    const scrape = await realScrape();
-    const withOne = { ...scrape, names: new Set([...scrape.names, 'yolo_trt_candidate_info']) };
-    expect(candidateAllowance(withOne).size).toBe(0);
-    expect(missingNames(['yolo_trt_candidate_f1'], withOne)).toEqual(['yolo_trt_candidate_f1']);
+    // The candidate panels chart every candidate metric, and the server exports each of them.
+    for (const name of CANDIDATE_METRICS) {
+      expect(used).toContain(name);
+      expect(scrape.names).toContain(name);
+    }
     expect(missingNames(['yolo_trt_no_such_metric'], scrape)).toEqual(['yolo_trt_no_such_metric']);
   });
 
@@ -83,8 +76,7 @@ describe('deploy/grafana/dashboards/yolo-trt.json', () => {
     expect(mean).not.toMatch(/\+ rate\(nv_inference_request_failure/);
     // Whole batch sizes: a batch of 1 must not read 0.5 (interpolation inside the (0, 1] bucket).
     for (const t of expr('Batch size p50')) expect(t.expr).toMatch(/^ceil\(histogram_quantile/);
-    // Counters (and candidate names ending in _total, not in this scrape yet) are charted as rates or
-    // increases, never raw.
+    // Counters (and any name ending in _total) are charted as rates or increases, never raw.
     const { counters } = await realScrape();
     expect(counters).toContain('nv_inference_request_duration_us');
     for (const e of exprs) {

@@ -8,11 +8,7 @@ import { buildProfile, extractFeatures, fileSha256, saveProfile } from '../../di
 import { ServerMetrics } from '../../dist/server/metrics.js';
 import { fakeServer, modelPath } from '../server/helpers.js';
 
-/**
- * Candidate (shadow / canary) metrics the dashboard charts before this server exports them. They are
- * accepted as missing only while the scrape has no `yolo_trt_candidate_*` metric at all: once the
- * server exports any, every one of these is checked like the other names (candidateAllowance()).
- */
+/** Candidate (shadow / canary) metrics: the dashboard charts every one, the server exports every one. */
 export const CANDIDATE_METRICS: readonly string[] = [
   'yolo_trt_candidate_info',
   'yolo_trt_candidate_requests_total',
@@ -111,22 +107,12 @@ async function makeScrape(): Promise<Scrape> {
   }
 }
 
-/**
- * The candidate names still accepted as missing from `scrape`: all of CANDIDATE_METRICS while the server
- * exports none of them, none as soon as it exports one.
- */
-export function candidateAllowance(scrape: Scrape): Set<string> {
-  const exportsAny = [...scrape.names].some((n) => n.startsWith('yolo_trt_candidate_'));
-  return new Set(exportsAny ? [] : CANDIDATE_METRICS);
-}
-
 /** Metric names in a PromQL expression (ours, Triton's, prom-client's process and Node.js ones). */
 export function metricNames(expr: string): string[] {
   return [...expr.matchAll(/\b((?:nv|yolo_trt|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!);
 }
 
-/** `used` names the scrape lacks, less the candidate allowance. */
+/** `used` names the scrape lacks. */
 export function missingNames(used: Iterable<string>, scrape: Scrape): string[] {
-  const allowed = candidateAllowance(scrape);
-  return [...new Set(used)].filter((n) => !scrape.names.has(n) && !allowed.has(n)).sort();
+  return [...new Set(used)].filter((n) => !scrape.names.has(n)).sort();
 }

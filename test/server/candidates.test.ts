@@ -241,6 +241,10 @@ describe('shadow', () => {
     for (let i = 0; i < 4; i++) expect((await detect('bad')).version).toBe('1');
     await settled();
     expect((await report('bad')).status).toBe('collecting');
+    // The rollback series exist at 0 before any rollback, so Prometheus' increase() sees the first one.
+    expect(await metric(/^yolo_trt_candidate_rollbacks_total\{model="bad",version="2",reason="f1"\}/)).toBe(
+      0,
+    );
     expect((await detect('bad')).version).toBe('1');
     await settled();
     const r = await report('bad');
