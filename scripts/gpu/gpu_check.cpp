@@ -425,7 +425,7 @@ int run(const Args& a) {
     yolo::cuda::GpuPipeline pipeline(pc);
     const auto views = gpu_views(images);
     print_samples("us", pipeline.time_letterbox(views.data(), static_cast<int>(views.size()),
-                                                std::stoi(a.get("iterations", "200"))));
+                                                std::stoi(a.get("iterations", "200")), a.get("stats", "0") == "1"));
     return 0;
   }
   if (a.command == "time-postprocess") {
