@@ -109,11 +109,13 @@ function perImage(result: GpuDetectResult, n: number): BackendImageResult[] {
   };
   const stats = result.stats;
   const fields = IMAGE_STATS_FIELDS.length;
-  return result.detections.slice(0, n).map((rows, i) =>
-    stats === undefined
-      ? { rows, speed: { ...speed } }
-      : { rows, speed: { ...speed }, imageStats: stats.subarray(i * fields, (i + 1) * fields) },
-  );
+  return result.detections
+    .slice(0, n)
+    .map((rows, i) =>
+      stats === undefined
+        ? { rows, speed: { ...speed } }
+        : { rows, speed: { ...speed }, imageStats: stats.subarray(i * fields, (i + 1) * fields) },
+    );
 }
 
 export class TensorRtBackend implements Backend {

@@ -77,8 +77,9 @@ class FakeEngine implements NativeTrtEngine {
         timing: { preprocess: 1, inference: 1, postprocess: 1 },
         ...(params?.imageStats === true
           ? {
-              stats: Float64Array.from({ length: images.length * fields }, (_, i) =>
-                k * 1000 + Math.floor(i / fields) * 100 + (i % fields),
+              stats: Float64Array.from(
+                { length: images.length * fields },
+                (_, i) => k * 1000 + Math.floor(i / fields) * 100 + (i % fields),
               ),
             }
           : {}),
