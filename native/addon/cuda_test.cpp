@@ -193,7 +193,8 @@ Napi::Value TestPipeline(const Napi::CallbackInfo& info) {
     const bool want_stats = read_image_stats_flag(env, o);
     auto rows = std::make_shared<std::vector<cuda::Rows>>();
     auto times = std::make_shared<cuda::StageTimes>();
-    auto stats = std::make_shared<std::vector<double>>(want_stats ? images->views.size() * kImageStatsCount : 0);
+    auto stats =
+        std::make_shared<std::vector<double>>(want_stats ? images->views.size() * kImageStatsCount : 0);
     return new LambdaWorker(
         env, "yolo_trt.cudaTest.pipeline",
         [images, raw, params, pc, rows, times, stats, want_stats]() {

@@ -270,7 +270,8 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
       const bool want_stats = read_image_stats_flag(env, info[1]);
       auto rows = std::make_shared<std::vector<cuda::Rows>>();
       auto times = std::make_shared<cuda::StageTimes>();
-      auto stats = std::make_shared<std::vector<double>>(want_stats ? images->views.size() * kImageStatsCount : 0);
+      auto stats =
+          std::make_shared<std::vector<double>>(want_stats ? images->views.size() * kImageStatsCount : 0);
       return new LambdaWorker(
           env, "yolo_trt.tensorrt.detect",
           [detector, images, params, rows, times, stats, want_stats]() {

@@ -197,9 +197,9 @@ void GpuPipeline::enqueue_letterbox(int n, ElementType type, void* dst, bool sta
   if (stats) check(cudaMemsetAsync(stats_.get(), 0, stats_bytes, s), "cudaMemsetAsync(image statistics)");
   launch_resize_taps(jobs, n, config_.input_w, config_.input_h, col_taps_.as<ResizeTap>(),
                      row_taps_.as<ResizeTap>(), s);
+  DeviceImageStats* accums = stats ? stats_.as<DeviceImageStats>() : nullptr;
   launch_letterbox(jobs, n, batch_.as<uint8_t>(), col_taps_.as<ResizeTap>(), row_taps_.as<ResizeTap>(),
-                   config_.input_w, config_.input_h, type, dst, stats ? stats_.as<DeviceImageStats>() : nullptr,
-                   s);
+                   config_.input_w, config_.input_h, type, dst, accums, s);
   if (stats) {
     check(cudaMemcpyAsync(host_stats_.get(), stats_.get(), stats_bytes, cudaMemcpyDeviceToHost, s),
           "cudaMemcpyAsync(image statistics)");
@@ -320,8 +320,8 @@ std::vector<Rows> GpuPipeline::detect(const HostImage* images, int n, const Post
     if (stats_out != nullptr) {
       std::vector<ImageStatsAccum> accums(static_cast<size_t>(n));
       collect_stats(n, accums.data());
-      for (int i = 0; i < n; ++i) {
-        image_stats_finish(&accums[static_cast<size_t>(i)], stats_out + static_cast<size_t>(i) * kImageStatsCount);
+      for (size_t i = 0; i < accums.size(); ++i) {
+        image_stats_finish(&accums[i], stats_out + i * kImageStatsCount);
       }
     }
     return rows;

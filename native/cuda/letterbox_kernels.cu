@@ -138,8 +138,8 @@ __device__ void block_stats(const LetterboxJob& job, int b, const uint8_t* src, 
   const int dx = cx0 + tx;
   const int dy = cy0 + ty;
   if (content && dx >= 1 && dy >= 1 && dx + 1 < job.new_w && dy + 1 < job.new_h) {
-    const int lap = laplacian_3x3(luma[ty][1 + tx], luma[1 + ty][tx], luma[1 + ty][1 + tx], luma[1 + ty][2 + tx],
-                                  luma[2 + ty][1 + tx]);
+    const int lap = laplacian_3x3(luma[ty][1 + tx], luma[1 + ty][tx], luma[1 + ty][1 + tx],
+                                  luma[1 + ty][2 + tx], luma[2 + ty][1 + tx]);
     image_stats_laplacian_terms(lap, t);
   }
   for (int k = 0; k < kImageStatsTerms; ++k) sums[k][tid] = t[k];
@@ -163,7 +163,8 @@ __device__ void block_stats(const LetterboxJob& job, int b, const uint8_t* src, 
 // content statistics into stats[b] (a separate instantiation, so a launch without them pays nothing).
 template <typename T, bool kStats>
 __global__ void letterbox_kernel(const LetterboxJob* jobs, const uint8_t* src, const ResizeTap* cols,
-                                 const ResizeTap* rows, int dst_w, int dst_h, T* dst, DeviceImageStats* stats) {
+                                 const ResizeTap* rows, int dst_w, int dst_h, T* dst,
+                                 DeviceImageStats* stats) {
   __shared__ T lut[256];
   const int tid = threadIdx.y * blockDim.x + threadIdx.x;
   for (int v = tid; v < 256; v += blockDim.x * blockDim.y) lut[v] = byte_value<T>(v);
