@@ -25,7 +25,8 @@ export interface DetectOptions {
   agnostic?: boolean;
   /**
    * Also measure the image's content statistics (means, spread, contrast, sharpness, colourfulness) in
-   * the letterbox pass, for drift monitoring: see `DetectResult.imageStats`. CPU backend only for now.
+   * the letterbox pass (the CPU letterbox, or the CUDA letterbox kernel on the TensorRT backend), for
+   * drift monitoring: see `DetectResult.imageStats`. Not measured for letterboxed tensor inputs.
    * Default false.
    */
   imageStats?: boolean;

@@ -48,6 +48,6 @@ export interface DetectResult {
   width: number;
   height: number;
   speed: Speed;
-  /** With the `imageStats` option, where the backend measures them (the CPU backend). */
+  /** With the `imageStats` option, for image inputs (CPU and TensorRT backends measure the same values). */
   imageStats?: ImageStats;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../core/error.h"
+#include "../core/image_stats.h"
 #include "../cuda/cuda_raii.h"
 #include "../cuda/gpu_pipeline.h"
 #include "gpu_args.h"
@@ -172,7 +173,8 @@ class UploadOutputs final : public cuda::InferenceStep {
 };
 
 // pipeline(images, output, { dims, inputWidth, inputHeight, inputType, conf, iou, maxDet, agnostic,
-//   classes }) -> { detections, timing }: the whole GPU pipeline, the network replaced by `output`.
+//   classes, imageStats }) -> { detections, timing, stats? }: the whole GPU pipeline, the network replaced
+//   by `output`.
 Napi::Value TestPipeline(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return queue(env, [&]() -> PromiseWorker* {
@@ -188,19 +190,24 @@ Napi::Value TestPipeline(const Napi::CallbackInfo& info) {
     cuda::PipelineConfig pc = post_config(o, *raw);
     pc.input_type = parse_type(env, o, "inputType", false);
     pc.max_det = params.max_det;
+    const bool want_stats = read_image_stats_flag(env, o);
     auto rows = std::make_shared<std::vector<cuda::Rows>>();
     auto times = std::make_shared<cuda::StageTimes>();
+    auto stats =
+        std::make_shared<std::vector<double>>(want_stats ? images->views.size() * kImageStatsCount : 0);
     return new LambdaWorker(
         env, "yolo_trt.cudaTest.pipeline",
-        [images, raw, params, pc, rows, times]() {
+        [images, raw, params, pc, rows, times, stats, want_stats]() {
           cuda::GpuPipeline pipeline(pc);
           UploadOutputs step(raw->data,
                              static_cast<size_t>(raw->channels) * static_cast<size_t>(raw->anchors));
-          *rows = pipeline.detect(images->views.data(), raw->batch, params, step, times.get());
+          *rows = pipeline.detect(images->views.data(), raw->batch, params, step, times.get(),
+                                  want_stats ? stats->data() : nullptr);
         },
-        [rows, times](Napi::Env e) -> Napi::Value {
+        [rows, times, stats, want_stats](Napi::Env e) -> Napi::Value {
           Napi::Object r = Napi::Object::New(e);
           r.Set("detections", rows_to_js(e, *rows));
+          if (want_stats) r.Set("stats", stats_to_js(e, *stats));
           Napi::Object t = Napi::Object::New(e);
           t.Set("preprocess", Napi::Number::New(e, times->preprocess_ms));
           t.Set("inference", Napi::Number::New(e, times->inference_ms));
@@ -217,7 +224,8 @@ Napi::Value samples_to_js(Napi::Env env, const std::vector<float>& us) {
   return a;
 }
 
-// timeLetterbox(images, { width, height, dtype, iterations }) -> Float32Array of microseconds per launch
+// timeLetterbox(images, { width, height, dtype, iterations, stats? }) -> Float32Array of microseconds per
+//   launch (with stats: the letterbox accumulating the image statistics)
 Napi::Value TestTimeLetterbox(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return queue(env, [&]() -> PromiseWorker* {
@@ -230,12 +238,13 @@ Napi::Value TestTimeLetterbox(const Napi::CallbackInfo& info) {
     pc.input_type = parse_type(env, o, "dtype", false);
     pc.max_batch = static_cast<int>(images->views.size());
     const int iterations = get_int(o, "iterations", "options.iterations", 1, 100000, code::kInvalidOption);
+    const bool stats = !o.Get("stats").IsUndefined() && get_bool(o, "stats", "options.stats");
     auto us = std::make_shared<std::vector<float>>();
     return new LambdaWorker(
         env, "yolo_trt.cudaTest.timeLetterbox",
-        [images, pc, iterations, us]() {
+        [images, pc, iterations, stats, us]() {
           cuda::GpuPipeline pipeline(pc);
-          *us = pipeline.time_letterbox(images->views.data(), pc.max_batch, iterations);
+          *us = pipeline.time_letterbox(images->views.data(), pc.max_batch, iterations, stats);
         },
         [us](Napi::Env e) { return samples_to_js(e, *us); });
   });

@@ -44,6 +44,18 @@ cuda::PostParams read_post_params(Napi::Env env, const Napi::Value& value, int n
   return p;
 }
 
+bool read_image_stats_flag(Napi::Env env, const Napi::Value& params) {
+  if (!params.IsObject()) throw_expected(env, code::kInvalidOption, "an object", "params", params);
+  const Napi::Object o = params.As<Napi::Object>();
+  return !o.Get("imageStats").IsUndefined() && get_bool(o, "imageStats", "params.imageStats");
+}
+
+Napi::Float64Array stats_to_js(Napi::Env env, const std::vector<double>& stats) {
+  Napi::Float64Array a = Napi::Float64Array::New(env, stats.size());
+  if (!stats.empty()) std::memcpy(a.Data(), stats.data(), stats.size() * sizeof(double));
+  return a;
+}
+
 std::vector<int32_t> read_sizes(Napi::Env env, const Napi::Value& value, int batch, const char* name) {
   const size_t expected = 2 * static_cast<size_t>(batch);
   if (!is_typed_array_of(value, napi_int32_array) ||

@@ -23,6 +23,12 @@ void read_images(Napi::Env env, const Napi::Value& images, uint32_t max_count, B
 // { conf, iou, maxDet, agnostic, classes: Int32Array | null } for a model with nc classes.
 cuda::PostParams read_post_params(Napi::Env env, const Napi::Value& params, int nc);
 
+// params.imageStats: a boolean or undefined (false).
+bool read_image_stats_flag(Napi::Env env, const Napi::Value& params);
+
+// Per-image content statistics (kImageStatsCount doubles per image) -> Float64Array.
+Napi::Float64Array stats_to_js(Napi::Env env, const std::vector<double>& stats);
+
 // [w0, h0, ...] of `batch` images.
 std::vector<int32_t> read_sizes(Napi::Env env, const Napi::Value& sizes, int batch, const char* name);
 

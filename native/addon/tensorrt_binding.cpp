@@ -10,6 +10,7 @@
 
 #include "../core/decode.h"
 #include "../core/error.h"
+#include "../core/image_stats.h"
 #include "../trt/trt_build.h"
 #include "../trt/trt_detector.h"
 #include "../trt/trt_engine.h"
@@ -246,9 +247,10 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
   }
 
   static Napi::Object result_to_js(Napi::Env env, const std::vector<cuda::Rows>& rows,
-                                   const cuda::StageTimes& t) {
+                                   const cuda::StageTimes& t, const std::vector<double>* stats = nullptr) {
     Napi::Object r = Napi::Object::New(env);
     r.Set("detections", rows_to_js(env, rows));
+    if (stats != nullptr) r.Set("stats", stats_to_js(env, *stats));
     Napi::Object timing = Napi::Object::New(env);
     timing.Set("preprocess", t.preprocess_ms);
     timing.Set("inference", t.inference_ms);
@@ -257,7 +259,7 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
     return r;
   }
 
-  // detect(images, params) -> Promise<{ detections, timing }>
+  // detect(images, params) -> Promise<{ detections, timing, stats? }> (stats with params.imageStats)
   Napi::Value Detect(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return queue_promise_worker(env, [&]() -> PromiseWorker* {
@@ -265,18 +267,23 @@ class EngineWrap final : public Napi::ObjectWrap<EngineWrap> {
       auto images = std::make_shared<BorrowedImages>();
       read_images(env, info[0], static_cast<uint32_t>((*detector)->max_batch()), images.get());
       const cuda::PostParams params = read_post_params(env, info[1], (*detector)->num_classes());
+      const bool want_stats = read_image_stats_flag(env, info[1]);
       auto rows = std::make_shared<std::vector<cuda::Rows>>();
       auto times = std::make_shared<cuda::StageTimes>();
+      auto stats =
+          std::make_shared<std::vector<double>>(want_stats ? images->views.size() * kImageStatsCount : 0);
       return new LambdaWorker(
           env, "yolo_trt.tensorrt.detect",
-          [detector, images, params, rows, times]() {
+          [detector, images, params, rows, times, stats, want_stats]() {
             // A detector disposed meanwhile is destroyed here, off the JS thread, even if detect throws.
             *rows = run_then_release(*detector, [&](trt::Detector& d) {
               return d.detect(images->views.data(), static_cast<int>(images->views.size()), params,
-                              times.get());
+                              times.get(), want_stats ? stats->data() : nullptr);
             });
           },
-          [rows, times](Napi::Env e) -> Napi::Value { return result_to_js(e, *rows, *times); });
+          [rows, times, stats, want_stats](Napi::Env e) -> Napi::Value {
+            return result_to_js(e, *rows, *times, want_stats ? stats.get() : nullptr);
+          });
     });
   }
 

@@ -13,7 +13,8 @@
 //     focus measure (Pech-Pacheco et al., ICPR 2000);
 //   colourfulness: Hasler and Suesstrunk's M = sqrt(std_rg^2 + std_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2)
 //     with rg = R - G and yb = (R + G) / 2 - B ("Measuring colourfulness in natural images", SPIE 2003).
-// Sums are integers, so the result does not depend on how rows were split between threads.
+// Sums are integers, so the result does not depend on how rows were split between threads (CPU bands) or
+// between thread blocks (the CUDA letterbox kernel, native/cuda/letterbox_kernels.cu).
 #pragma once
 
 #include <math.h>
@@ -154,6 +155,73 @@ YOLO_HD void image_stats_add_laplacian_row(ImageStatsAccum* a, const uint8_t* ab
   if (w > 2) a->lap_n += static_cast<uint64_t>(w - 2);
   a->lap_sum += sum;
   a->lap_sq += sq;
+}
+
+// The accumulator's sums as a flat list of terms (the histogram aside), for reductions that add them one
+// by one: the CUDA letterbox kernel sums each term over a thread block, then adds the block's sum to the
+// image's with a 64-bit atomic. One pixel's terms are at most 1020^2 (a Laplacian squared), so the sum of
+// up to 2048 pixels fits an int32.
+constexpr int kTermPixels = 0;
+constexpr int kTermSum = 1;    // + c: R, G, B
+constexpr int kTermSumSq = 4;  // + c
+constexpr int kTermLumaSum = 7;
+constexpr int kTermLumaSq = 8;
+constexpr int kTermRgSum = 9;
+constexpr int kTermRgSq = 10;
+constexpr int kTermYb2Sum = 11;
+constexpr int kTermYb2Sq = 12;
+constexpr int kTermLapN = 13;
+constexpr int kTermLapSum = 14;
+constexpr int kTermLapSq = 15;
+constexpr int kImageStatsTerms = 16;
+
+// Writes one content pixel's terms kTermPixels .. kTermYb2Sq (what image_stats_add_pixel adds) and
+// returns its luminance; the Laplacian terms are left alone.
+YOLO_HD uint8_t image_stats_pixel_terms(int r, int g, int b, int32_t* t) {
+  t[kTermPixels] = 1;
+  t[kTermSum + 0] = r;
+  t[kTermSum + 1] = g;
+  t[kTermSum + 2] = b;
+  t[kTermSumSq + 0] = r * r;
+  t[kTermSumSq + 1] = g * g;
+  t[kTermSumSq + 2] = b * b;
+  const uint8_t y = luma_bt601(r, g, b);
+  t[kTermLumaSum] = y;
+  t[kTermLumaSq] = static_cast<int32_t>(y) * y;
+  const int rg = r - g;
+  const int yb2 = r + g - 2 * b;
+  t[kTermRgSum] = rg;
+  t[kTermRgSq] = rg * rg;
+  t[kTermYb2Sum] = yb2;
+  t[kTermYb2Sq] = yb2 * yb2;
+  return y;
+}
+
+// Writes the terms of one Laplacian sample (what image_stats_add_laplacian_row adds per pixel).
+YOLO_HD void image_stats_laplacian_terms(int lap, int32_t* t) {
+  t[kTermLapN] = 1;
+  t[kTermLapSum] = lap;
+  t[kTermLapSq] = lap * lap;
+}
+
+// Adds summed terms and a luminance histogram to an accumulator. Each term is the sum modulo 2^64 (what
+// unsigned 64-bit atomics leave), so the signed sums come back by two's complement.
+YOLO_HD void image_stats_add_terms(ImageStatsAccum* a, const uint64_t* terms, const uint32_t* hist) {
+  a->pixels += terms[kTermPixels];
+  for (int c = 0; c < 3; ++c) {
+    a->sum[c] += terms[kTermSum + c];
+    a->sum_sq[c] += terms[kTermSumSq + c];
+  }
+  a->luma_sum += terms[kTermLumaSum];
+  a->luma_sq += terms[kTermLumaSq];
+  a->rg_sum += static_cast<int64_t>(terms[kTermRgSum]);
+  a->rg_sq += terms[kTermRgSq];
+  a->yb2_sum += static_cast<int64_t>(terms[kTermYb2Sum]);
+  a->yb2_sq += terms[kTermYb2Sq];
+  a->lap_n += terms[kTermLapN];
+  a->lap_sum += static_cast<int64_t>(terms[kTermLapSum]);
+  a->lap_sq += terms[kTermLapSq];
+  for (int i = 0; i < kLumaBins; ++i) a->luma_hist[i] += hist[i];
 }
 
 YOLO_HD void image_stats_merge(ImageStatsAccum* into, const ImageStatsAccum* from) {

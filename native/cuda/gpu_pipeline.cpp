@@ -82,6 +82,8 @@ GpuPipeline::GpuPipeline(const PipelineConfig& config)
   host_counts_.reserve(batch * sizeof(int32_t));
   det_rows_.reserve(batch * static_cast<size_t>(std::max(c.max_det, 1)) * 6 * sizeof(float));
   host_rows_.reserve(det_rows_.size());
+  stats_.reserve(batch * sizeof(DeviceImageStats));
+  host_stats_.reserve(stats_.size());
   if (c.end_to_end) {
     e2e_values_.reserve(batch * output_elems * sizeof(float));
     e2e_keep_.reserve(batch * static_cast<size_t>(c.channels) * sizeof(int32_t));
@@ -188,12 +190,30 @@ void GpuPipeline::enqueue_upload() {
         "cudaMemcpyAsync(image batch)");
 }
 
-void GpuPipeline::enqueue_letterbox(int n, ElementType type, void* dst) {
+void GpuPipeline::enqueue_letterbox(int n, ElementType type, void* dst, bool stats) {
+  const cudaStream_t s = stream_.get();
   const auto* jobs = reinterpret_cast<const LetterboxJob*>(batch_.as<uint8_t>() + jobs_offset_);
+  const size_t stats_bytes = static_cast<size_t>(n) * sizeof(DeviceImageStats);
+  if (stats) check(cudaMemsetAsync(stats_.get(), 0, stats_bytes, s), "cudaMemsetAsync(image statistics)");
   launch_resize_taps(jobs, n, config_.input_w, config_.input_h, col_taps_.as<ResizeTap>(),
-                     row_taps_.as<ResizeTap>(), stream_.get());
+                     row_taps_.as<ResizeTap>(), s);
+  DeviceImageStats* accums = stats ? stats_.as<DeviceImageStats>() : nullptr;
   launch_letterbox(jobs, n, batch_.as<uint8_t>(), col_taps_.as<ResizeTap>(), row_taps_.as<ResizeTap>(),
-                   config_.input_w, config_.input_h, type, dst, stream_.get());
+                   config_.input_w, config_.input_h, type, dst, accums, s);
+  if (stats) {
+    check(cudaMemcpyAsync(host_stats_.get(), stats_.get(), stats_bytes, cudaMemcpyDeviceToHost, s),
+          "cudaMemcpyAsync(image statistics)");
+  }
+}
+
+void GpuPipeline::collect_stats(int n, ImageStatsAccum* out) const {
+  const auto* device = host_stats_.as<DeviceImageStats>();
+  for (int i = 0; i < n; ++i) {
+    uint64_t terms[kImageStatsTerms];
+    for (int k = 0; k < kImageStatsTerms; ++k) terms[k] = device[i].terms[k];
+    image_stats_reset(&out[i]);
+    image_stats_add_terms(&out[i], terms, device[i].luma_hist);
+  }
 }
 
 void GpuPipeline::enqueue_end_to_end(int n, const PostParams& params, int max_det) {
@@ -271,7 +291,7 @@ std::vector<Rows> GpuPipeline::collect_rows(int n, int max_det) {
 }
 
 std::vector<Rows> GpuPipeline::detect(const HostImage* images, int n, const PostParams& params,
-                                      InferenceStep& infer, StageTimes* times) {
+                                      InferenceStep& infer, StageTimes* times, double* stats_out) {
   return run_job([&]() {
     check_batch(n, "detect");
     (void)checked_max_det(params);
@@ -284,7 +304,7 @@ std::vector<Rows> GpuPipeline::detect(const HostImage* images, int n, const Post
     const double pack_ms = ms_since(t0);
     start_.record(s);
     enqueue_upload();
-    enqueue_letterbox(n, config_.input_type, input_.get());
+    enqueue_letterbox(n, config_.input_type, input_.get(), stats_out != nullptr);
     preprocessed_.record(s);
     infer.enqueue(n, input_.get(), output_.get(), s);
     inferred_.record(s);
@@ -296,7 +316,15 @@ std::vector<Rows> GpuPipeline::detect(const HostImage* images, int n, const Post
       times->inference_ms = inferred_.elapsed_since(preprocessed_);
       times->postprocess_ms = finished_.elapsed_since(inferred_);
     }
-    return collect_rows(n, std::max(params.max_det, 0));
+    std::vector<Rows> rows = collect_rows(n, std::max(params.max_det, 0));
+    if (stats_out != nullptr) {
+      std::vector<ImageStatsAccum> accums(static_cast<size_t>(n));
+      collect_stats(n, accums.data());
+      for (size_t i = 0; i < accums.size(); ++i) {
+        image_stats_finish(&accums[i], stats_out + i * kImageStatsCount);
+      }
+    }
+    return rows;
   });
 }
 
@@ -345,7 +373,7 @@ std::vector<Rows> GpuPipeline::detect_tensor(const float* tensor, int n, const P
 }
 
 void GpuPipeline::letterbox_to_host(const HostImage* images, int n, ElementType type, void* host_out,
-                                    LetterboxGeometry* geometry) {
+                                    LetterboxGeometry* geometry, ImageStatsAccum* stats_out) {
   return run_job([&]() {
     check_batch(n, "letterbox");
     DeviceScope scope(config_.device);
@@ -354,10 +382,11 @@ void GpuPipeline::letterbox_to_host(const HostImage* images, int n, ElementType 
     tensor_.reserve(bytes);
     upload_batch(images, n, nullptr, PostParams{}, geometry);
     enqueue_upload();
-    enqueue_letterbox(n, type, tensor_.get());
+    enqueue_letterbox(n, type, tensor_.get(), stats_out != nullptr);
     check(cudaMemcpyAsync(host_out, tensor_.get(), bytes, cudaMemcpyDeviceToHost, stream_.get()),
           "cudaMemcpyAsync(letterboxed tensor)");
     stream_.synchronize("letterbox");
+    if (stats_out != nullptr) collect_stats(n, stats_out);
   });
 }
 
@@ -384,19 +413,19 @@ std::vector<Rows> GpuPipeline::postprocess_host(const float* raw, int n, const i
   });
 }
 
-std::vector<float> GpuPipeline::time_letterbox(const HostImage* images, int n, int iterations) {
+std::vector<float> GpuPipeline::time_letterbox(const HostImage* images, int n, int iterations, bool stats) {
   return run_job([&]() {
     check_batch(n, "time_letterbox");
     DeviceScope scope(config_.device);
     const cudaStream_t s = stream_.get();
     upload_batch(images, n, nullptr, PostParams{}, nullptr);
     enqueue_upload();
-    enqueue_letterbox(n, config_.input_type, input_.get());  // warm-up
+    enqueue_letterbox(n, config_.input_type, input_.get(), stats);  // warm-up
     std::vector<float> us;
     us.reserve(static_cast<size_t>(iterations));
     for (int i = 0; i < iterations; ++i) {
       start_.record(s);
-      enqueue_letterbox(n, config_.input_type, input_.get());
+      enqueue_letterbox(n, config_.input_type, input_.get(), stats);
       finished_.record(s);
       stream_.synchronize("time_letterbox");
       us.push_back(finished_.elapsed_since(start_) * 1000.0f);

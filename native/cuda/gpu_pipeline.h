@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/image_stats.h"
 #include "core/letterbox.h"
 #include "core/pixel.h"
 #include "cuda_raii.h"
@@ -87,23 +88,28 @@ class GpuPipeline {
   void* output() const noexcept { return output_.get(); }
   cudaStream_t stream() const noexcept { return stream_.get(); }
 
-  // 1 <= n <= max_batch images -> detections in original-image pixels.
+  // 1 <= n <= max_batch images -> detections in original-image pixels. With `stats_out` (n *
+  // kImageStatsCount doubles) the letterbox kernel also measures each image's content statistics
+  // (core/image_stats.h), the values the CPU path's preprocess gives.
   std::vector<Rows> detect(const HostImage* images, int n, const PostParams& params, InferenceStep& infer,
-                           StageTimes* times);
+                           StageTimes* times, double* stats_out = nullptr);
   // An already letterboxed float32 tensor [n, 3, input_h, input_w] -> detections in input pixels.
   std::vector<Rows> detect_tensor(const float* tensor, int n, const PostParams& params, InferenceStep& infer,
                                   StageTimes* times);
 
   // Test entry points (scripts/gpu-check): the letterbox kernel alone, into host memory of `type`
-  // ([n, 3, input_h, input_w]); and decode/NMS alone on host float32 raw outputs.
+  // ([n, 3, input_h, input_w]), with each image's statistics accumulator when `stats_out` is given (n of
+  // them); and decode/NMS alone on host float32 raw outputs.
   void letterbox_to_host(const HostImage* images, int n, ElementType type, void* host_out,
-                         LetterboxGeometry* geometry);
+                         LetterboxGeometry* geometry, ImageStatsAccum* stats_out = nullptr);
   std::vector<Rows> postprocess_host(const float* raw, int n, const int32_t* orig_sizes,
                                      const PostParams& params);
 
   // Kernel-only timings for benchmarks: letterbox of the images already uploaded by the last call, and
   // decode + NMS of what is in output(); each returns microseconds per launch, `iterations` samples.
-  std::vector<float> time_letterbox(const HostImage* images, int n, int iterations);
+  // `stats`: time the letterbox with the content statistics (zeroing and copying back the accumulators
+  // included).
+  std::vector<float> time_letterbox(const HostImage* images, int n, int iterations, bool stats = false);
   std::vector<float> time_postprocess(const float* raw, int n, const int32_t* orig_sizes,
                                       const PostParams& params, int iterations);
 
@@ -113,7 +119,10 @@ class GpuPipeline {
   void upload_batch(const HostImage* images, int n, const int32_t* orig_sizes, const PostParams& params,
                     LetterboxGeometry* geometry);
   void enqueue_upload();
-  void enqueue_letterbox(int n, ElementType type, void* dst);
+  // With `stats` the accumulators are zeroed, filled by the kernel and copied to host_stats_.
+  void enqueue_letterbox(int n, ElementType type, void* dst, bool stats);
+  // Host accumulators of the last letterbox with statistics (after the stream synchronized).
+  void collect_stats(int n, ImageStatsAccum* out) const;
   void enqueue_postprocess(int n, const PostParams& params);
   void enqueue_classic(int n, const PostParams& params, int max_det);
   void enqueue_end_to_end(int n, const PostParams& params, int max_det);
@@ -149,10 +158,12 @@ class GpuPipeline {
   DeviceBuffer det_counts_;
   DeviceBuffer e2e_values_;  // end-to-end: float16 outputs widened to float32
   DeviceBuffer e2e_keep_;    // end-to-end: indices of the kept rows
+  DeviceBuffer stats_;       // DeviceImageStats per image (small: allocated with the rest, used on request)
   DeviceBuffer tensor_;  // detect_tensor: float32 upload before conversion to float16
   PinnedBuffer staging_;
   PinnedBuffer host_rows_;
   PinnedBuffer host_counts_;
+  PinnedBuffer host_stats_;
   // Offsets of the parts of the last upload inside batch_.
   size_t jobs_offset_ = 0;
   size_t sizes_offset_ = 0;

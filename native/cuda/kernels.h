@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/image_stats.h"
 #include "core/resize_linear.h"
 
 namespace yolo::cuda {
@@ -42,10 +43,20 @@ struct LetterboxJob {
 void launch_resize_taps(const LetterboxJob* jobs, int n, int dst_w, int dst_h, ResizeTap* cols,
                         ResizeTap* rows, cudaStream_t stream);
 
+// One image's content statistics as the letterbox kernel accumulates them (core/image_stats.h's terms,
+// each a sum modulo 2^64, and the luminance histogram). image_stats_add_terms turns it into an
+// ImageStatsAccum on the host.
+struct DeviceImageStats {
+  unsigned long long terms[kImageStatsTerms];
+  unsigned int luma_hist[kLumaBins];
+};
+
 // Letterboxes n images into dst ([n, 3, dst_h, dst_w] of `type`, planar RGB; float16 as IEEE bits).
+// With `stats` (n zeroed DeviceImageStats) the same launch also adds each image's content statistics
+// (over the resized content only) into stats[i]; nullptr runs the kernel without that work.
 void launch_letterbox(const LetterboxJob* jobs, int n, const uint8_t* src, const ResizeTap* cols,
                       const ResizeTap* rows, int dst_w, int dst_h, ElementType type, void* dst,
-                      cudaStream_t stream);
+                      DeviceImageStats* stats, cudaStream_t stream);
 
 // Converts a host-made float32 NCHW tensor already on the device into the engine's input type.
 void launch_convert_input(const float* src, int64_t count, ElementType type, void* dst, cudaStream_t stream);

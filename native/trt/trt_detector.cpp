@@ -115,10 +115,10 @@ Detector::~Detector() {
 }
 
 std::vector<cuda::Rows> Detector::detect(const cuda::HostImage* images, int n, const cuda::PostParams& params,
-                                         cuda::StageTimes* times) {
+                                         cuda::StageTimes* times, double* stats_out) {
   Lease slot(*this);
   ContextStep step(*engine_, slot->context, slot->bound_batch);
-  return slot->pipeline->detect(images, n, params, step, times);
+  return slot->pipeline->detect(images, n, params, step, times, stats_out);
 }
 
 std::vector<cuda::Rows> Detector::detect_tensor(const float* tensor, int n, const cuda::PostParams& params,

@@ -34,8 +34,10 @@ class Detector {
   int num_classes() const noexcept { return num_classes_; }
   int max_det() const noexcept { return max_det_; }
 
+  // With `stats_out` (n * kImageStatsCount doubles): each image's content statistics, measured by the
+  // letterbox kernel (cuda::GpuPipeline::detect).
   std::vector<cuda::Rows> detect(const cuda::HostImage* images, int n, const cuda::PostParams& params,
-                                 cuda::StageTimes* times);
+                                 cuda::StageTimes* times, double* stats_out = nullptr);
   std::vector<cuda::Rows> detect_tensor(const float* tensor, int n, const cuda::PostParams& params,
                                         cuda::StageTimes* times);
 

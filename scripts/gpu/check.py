@@ -279,6 +279,11 @@ class Checker:
                 out = json.loads(self.tool("time-letterbox", "--size", "640x640", "--dtype", dtype, "--iterations", 300,
                                            "--repeat", batch, frame))
                 self.timings[f"letterbox_1080p_{dtype}_batch{batch}"] = summarize(out["us"], batch)
+        # the same with the drift-monitoring image statistics accumulated in the kernel
+        for batch in (1, 8):
+            out = json.loads(self.tool("time-letterbox", "--size", "640x640", "--dtype", "f32", "--iterations", 300,
+                                       "--repeat", batch, "--stats", 1, frame))
+            self.timings[f"letterbox_stats_1080p_f32_batch{batch}"] = summarize(out["us"], batch)
         # raw outputs of one image, repeated to the batch (decode/NMS cost does not depend on which image)
         one = self.path("raw1.f32")
         np.fromfile(raw, np.float32)[: dims[1] * dims[2]].tofile(one)

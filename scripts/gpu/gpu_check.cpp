@@ -424,8 +424,9 @@ int run(const Args& a) {
     pc.input_type = dtype_arg(a);
     yolo::cuda::GpuPipeline pipeline(pc);
     const auto views = gpu_views(images);
+    const bool stats = a.get("stats", "0") == "1";
     print_samples("us", pipeline.time_letterbox(views.data(), static_cast<int>(views.size()),
-                                                std::stoi(a.get("iterations", "200"))));
+                                                std::stoi(a.get("iterations", "200")), stats));
     return 0;
   }
   if (a.command == "time-postprocess") {

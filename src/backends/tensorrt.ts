@@ -13,14 +13,15 @@ import { YoloTrtError, isYoloTrtError, throwIfAborted } from '../errors.js';
 import { engineHints, splitEngineFile, type EngineHints } from '../model/engine-file.js';
 import { anchorCount } from '../model/load-model.js';
 import type { ModelInfo } from '../model/types.js';
-import type {
-  GpuDetectParams,
-  GpuDetectResult,
-  NativeBinding,
-  NativeImage,
-  NativeTrtEngine,
-  TrtBuildProgress,
-  TrtLoadOptions,
+import {
+  IMAGE_STATS_FIELDS,
+  type GpuDetectParams,
+  type GpuDetectResult,
+  type NativeBinding,
+  type NativeImage,
+  type NativeTrtEngine,
+  type TrtBuildProgress,
+  type TrtLoadOptions,
 } from '../native/binding.js';
 import { callNative, loadNative } from '../native/load.js';
 import { removeCachedPlan } from '../engine-cache/store.js';
@@ -78,8 +79,11 @@ function deviceLostError(message: string, cause?: unknown): YoloTrtError {
   return new YoloTrtError('ERR_CUDA', message, { cause, details: { deviceLost: true } });
 }
 
-/** The per-call maxDet must fit the buffers the engine was loaded with (tensorrt.maxDet). */
-function toGpuParams(params: DetectParams, limit: number): GpuDetectParams {
+/**
+ * The per-call maxDet must fit the buffers the engine was loaded with (tensorrt.maxDet). imageStats is
+ * passed on for pixel inputs only (a letterboxed tensor has no original pixels).
+ */
+function toGpuParams(params: DetectParams, limit: number, pixels: boolean): GpuDetectParams {
   if (params.maxDet > limit) {
     throw new YoloTrtError(
       'ERR_INVALID_OPTION',
@@ -93,6 +97,7 @@ function toGpuParams(params: DetectParams, limit: number): GpuDetectParams {
     maxDet: params.maxDet,
     agnostic: params.agnostic,
     classes: params.classes === null ? null : Int32Array.from(params.classes),
+    ...(pixels && params.imageStats === true ? { imageStats: true } : {}),
   };
 }
 
@@ -102,7 +107,15 @@ function perImage(result: GpuDetectResult, n: number): BackendImageResult[] {
     inference: result.timing.inference / n,
     postprocess: result.timing.postprocess / n,
   };
-  return result.detections.slice(0, n).map((rows) => ({ rows, speed: { ...speed } }));
+  const stats = result.stats;
+  const fields = IMAGE_STATS_FIELDS.length;
+  return result.detections
+    .slice(0, n)
+    .map((rows, i) =>
+      stats === undefined
+        ? { rows, speed: { ...speed } }
+        : { rows, speed: { ...speed }, imageStats: stats.subarray(i * fields, (i + 1) * fields) },
+    );
 }
 
 export class TensorRtBackend implements Backend {
@@ -151,7 +164,7 @@ export class TensorRtBackend implements Backend {
   ): Promise<BackendImageResult[]> {
     this.#checkUsable();
     throwIfAborted(signal);
-    const gpu = toGpuParams(params, this.maxDetLimit);
+    const gpu = toGpuParams(params, this.maxDetLimit, true);
     return this.#chunks(images.length, signal, (start, end) =>
       this.#engine.detect(images.slice(start, end), gpu),
     );
@@ -166,7 +179,7 @@ export class TensorRtBackend implements Backend {
     this.#checkUsable();
     throwIfAborted(signal);
     const plane = checkTensorInput(tensor, n, this.model);
-    const gpu = toGpuParams(params, this.maxDetLimit);
+    const gpu = toGpuParams(params, this.maxDetLimit, false);
     return this.#chunks(n, signal, (start, end) =>
       this.#engine.detectTensor(tensor.subarray(start * plane, end * plane), end - start, gpu),
     );

@@ -14,7 +14,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('-o, --output <file>', 'where to write the profile (JSON)')
     .option('--conf <number>', 'confidence threshold, as served (default 0.25)', parseNumber)
     .option('--iou <number>', 'NMS IoU threshold, as served (default 0.7)', parseNumber)
-    .option('--backend <name>', 'auto | cpu | tensorrt (input pixel features need cpu)', 'cpu')
+    .option('--backend <name>', 'auto | cpu | tensorrt', 'cpu')
     .addHelpText(
       'after',
       [

@@ -182,6 +182,11 @@ export interface GpuDetectParams {
   agnostic: boolean;
   /** Keep only these class ids; null = all. */
   classes: Int32Array | null;
+  /**
+   * detect() only: also accumulate each image's content statistics inside the letterbox kernel (the
+   * values PreprocessOptions.stats gives on the CPU), returned as `stats`. Default false.
+   */
+  imageStats?: boolean;
 }
 
 export interface GpuDetectResult {
@@ -189,6 +194,8 @@ export interface GpuDetectResult {
   detections: Float32Array[];
   /** Milliseconds of this batch: preprocess (pack + upload + letterbox), inference, postprocess (decode + NMS + download). */
   timing: { preprocess: number; inference: number; postprocess: number };
+  /** With params.imageStats: IMAGE_STATS_FIELDS.length values per image, images in order. */
+  stats?: Float64Array;
 }
 
 export type TrtPrecision = 'fp32' | 'fp16' | 'int8';
@@ -351,7 +358,14 @@ export interface NativeCudaTest {
   /** Microseconds per letterbox launch (kernels only), `iterations` samples. */
   timeLetterbox(
     images: NativeImage[],
-    options: { width: number; height: number; dtype: 'float32' | 'float16'; iterations: number },
+    options: {
+      width: number;
+      height: number;
+      dtype: 'float32' | 'float16';
+      iterations: number;
+      /** Time the letterbox with the image statistics accumulated in the kernel. */
+      stats?: boolean;
+    },
   ): Promise<Float32Array>;
   /** Microseconds per decode + sort + NMS + download of the rows, `iterations` samples. */
   timePostprocess(

@@ -1,18 +1,21 @@
 /**
  * The TensorRT backend and Detector against a fake native engine (no GPU needed): the JS slot queue
  * never lets more calls into native code than there are execution contexts, a sticky CUDA error
- * (deviceLost) marks the backend broken for good while other errors fail one call, and an 'auto'
- * detector falls back to the CPU with the reason.
+ * (deviceLost) marks the backend broken for good while other errors fail one call, an 'auto'
+ * detector falls back to the CPU with the reason, and image statistics the engine measured reach the
+ * results.
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Backend, BackendImageResult } from '../../dist/backends/backend.js';
 import { TensorRtBackend } from '../../dist/backends/tensorrt.js';
 import type { ModelInfo } from '../../dist/model/types.js';
-import type {
-  GpuDetectResult,
-  NativeImage,
-  NativeTrtEngine,
-  TrtEngineInfo,
+import {
+  IMAGE_STATS_FIELDS,
+  type GpuDetectParams,
+  type GpuDetectResult,
+  type NativeImage,
+  type NativeTrtEngine,
+  type TrtEngineInfo,
 } from '../../dist/native/binding.js';
 import { modelPath } from '../helpers/assets.js';
 
@@ -32,6 +35,7 @@ class FakeEngine implements NativeTrtEngine {
   running = 0;
   maxRunning = 0;
   calls = 0;
+  readonly params: GpuDetectParams[] = [];
   disposed = false;
   fail: (k: number) => Error | null = () => null;
   constructor(contexts: number, batch = 1) {
@@ -54,8 +58,10 @@ class FakeEngine implements NativeTrtEngine {
       maxDet: 300,
     };
   }
-  async detect(images: NativeImage[]): Promise<GpuDetectResult> {
+  /** With params.imageStats, image j of call k gets the statistics k * 1000 + j * 100 + field index. */
+  async detect(images: NativeImage[], params?: GpuDetectParams): Promise<GpuDetectResult> {
     const k = this.calls++;
+    if (params !== undefined) this.params.push(params);
     if (this.running >= this.info.contexts) {
       throw nativeError('internal error: all execution contexts are busy', { code: 'ERR_INTERNAL' });
     }
@@ -65,16 +71,28 @@ class FakeEngine implements NativeTrtEngine {
       await sleep(5);
       const err = this.fail(k);
       if (err !== null) throw err;
+      const fields = IMAGE_STATS_FIELDS.length;
       return {
         detections: images.map(() => Float32Array.from([1, 2, 3, 4, 0.9, 0])),
         timing: { preprocess: 1, inference: 1, postprocess: 1 },
+        ...(params?.imageStats === true
+          ? {
+              stats: Float64Array.from(
+                { length: images.length * fields },
+                (_, i) => k * 1000 + Math.floor(i / fields) * 100 + (i % fields),
+              ),
+            }
+          : {}),
       };
     } finally {
       this.running--;
     }
   }
-  detectTensor(): Promise<GpuDetectResult> {
-    return this.detect([{} as NativeImage]);
+  detectTensor(_tensor: Float32Array, n: number, params: GpuDetectParams): Promise<GpuDetectResult> {
+    return this.detect(
+      Array.from({ length: n }, () => ({}) as NativeImage),
+      params,
+    );
   }
   async dispose(): Promise<void> {
     this.disposed = true;
@@ -104,6 +122,30 @@ describe('TensorRtBackend with a fake engine', () => {
     });
     expect(engine.calls).toBe(0);
     await expect(backend.detect([image], { ...params, maxDet: 300 })).resolves.toHaveLength(1);
+  });
+
+  it('asks the engine for image statistics only when told, and hands each image its own, across chunks', async () => {
+    const engine = new FakeEngine(1, 2);
+    const backend = new TensorRtBackend(model, engine, {});
+    const plain = await backend.detect([image, image, image], params);
+    expect(plain.map((r) => r.imageStats)).toEqual([undefined, undefined, undefined]);
+    expect(engine.params.map((p) => p.imageStats)).toEqual([undefined, undefined]);
+
+    const results = await backend.detect([image, image, image], { ...params, imageStats: true });
+    expect(engine.params.slice(2).map((p) => p.imageStats)).toEqual([true, true]);
+    const fields = IMAGE_STATS_FIELDS.length;
+    // Calls 2 and 3: images 0 and 1 of the first chunk, image 0 of the second.
+    const expected = [2000, 2100, 3000].map((base) => Array.from({ length: fields }, (_, f) => base + f));
+    expect(results.map((r) => Array.from(r.imageStats ?? []))).toEqual(expected);
+  });
+
+  it('never asks for image statistics of a letterboxed tensor (it has no original pixels)', async () => {
+    const engine = new FakeEngine(1);
+    const backend = new TensorRtBackend(model, engine, {});
+    const tensor = new Float32Array(3 * 640 * 640);
+    const [result] = await backend.detectTensor(tensor, 1, { ...params, imageStats: true });
+    expect(engine.params[0]?.imageStats).toBeUndefined();
+    expect(result?.imageStats).toBeUndefined();
   });
 
   it('a non-sticky CUDA error fails one call; the backend stays usable', async () => {
@@ -194,6 +236,16 @@ describe('Detector after a sticky CUDA error', () => {
     expect(created).toEqual(['tensorrt', 'cpu']);
     await sleep(1);
     expect(gpuEngine.disposed).toBe(true);
+    await detector.dispose();
+  });
+
+  it("'tensorrt' returns the engine's image statistics as DetectResult.imageStats", async () => {
+    const { Detector } = await import('../../dist/detector.js');
+    gpuEngine = new FakeEngine(1);
+    const detector = await Detector.create({ model: modelPath(), backend: 'tensorrt', warmup: false });
+    const result = await detector.detect(rgb, { imageStats: true });
+    expect(result.imageStats).toEqual(Object.fromEntries(IMAGE_STATS_FIELDS.map((f, i) => [f, i])));
+    expect((await detector.detect(rgb)).imageStats).toBeUndefined();
     await detector.dispose();
   });
 

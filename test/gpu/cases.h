@@ -23,6 +23,7 @@ void add_case(const std::string& group, const std::string& name, CaseFn fn);
 
 // One register_* per case group (one file each).
 void register_letterbox_cases(const Paths& paths);
+void register_image_stats_cases(const Paths& paths);  // statistics of the letterbox kernel
 void register_pipeline_cases(const Paths& paths);
 void register_postprocess_cases(const Paths& paths);
 void register_end_to_end_cases(const Paths& paths);

@@ -30,8 +30,9 @@ std::vector<Case>& registry() {
 // The case groups, in run order. A new group is one line here plus its file.
 using Register = void (*)(const Paths&);
 const Register kGroups[] = {
-    register_letterbox_cases,  register_pipeline_cases, register_postprocess_cases, register_end_to_end_cases, register_engine_layout_cases,
-    register_engine_io_cases,  register_slot_cases,     register_fault_cases,
+    register_letterbox_cases,   register_image_stats_cases,   register_pipeline_cases,
+    register_postprocess_cases, register_end_to_end_cases,    register_engine_layout_cases,
+    register_engine_io_cases,   register_slot_cases,          register_fault_cases,
 };
 
 }  // namespace

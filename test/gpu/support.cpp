@@ -133,7 +133,8 @@ const RecordedOutputs& recorded_outputs(const Paths& paths) {
 }
 
 std::vector<uint8_t> cpu_letterbox(const cuda::HostImage* images, int n, int w, int h, cuda::ElementType type,
-                                   std::vector<LetterboxGeometry>* geometry) {
+                                   std::vector<LetterboxGeometry>* geometry, std::vector<double>* stats,
+                                   int threads) {
   std::vector<cpu::ImageView> views(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     const cuda::HostImage& img = images[i];
@@ -145,10 +146,13 @@ std::vector<uint8_t> cpu_letterbox(const cuda::HostImage* images, int n, int w, 
   o.dst_w = w;
   o.dst_h = h;
   o.dtype = to_dtype(type);
+  o.threads = threads;
   std::vector<uint8_t> out(static_cast<size_t>(n) * 3 * static_cast<size_t>(w) * static_cast<size_t>(h) *
                            cpu::dtype_bytes(o.dtype));
   std::vector<LetterboxGeometry> g(static_cast<size_t>(n));
-  cpu::preprocess_batch(views.data(), views.size(), o, out.data(), g.data());
+  if (stats != nullptr) stats->assign(static_cast<size_t>(n) * kImageStatsCount, 0.0);
+  cpu::preprocess_batch(views.data(), views.size(), o, out.data(), g.data(),
+                        stats != nullptr ? stats->data() : nullptr);
   if (geometry != nullptr) *geometry = g;
   return out;
 }

@@ -36,9 +36,11 @@ struct RecordedOutputs {
 };
 const RecordedOutputs& recorded_outputs(const Paths& paths);
 
-// The CPU path.
+// The CPU path. With `stats`, also each image's content statistics (kImageStatsCount doubles each),
+// measured with `threads` row bands per batch.
 std::vector<uint8_t> cpu_letterbox(const cuda::HostImage* images, int n, int w, int h, cuda::ElementType type,
-                                   std::vector<LetterboxGeometry>* geometry);
+                                   std::vector<LetterboxGeometry>* geometry,
+                                   std::vector<double>* stats = nullptr, int threads = 1);
 std::vector<cuda::Rows> cpu_postprocess(const float* raw, int n, int channels, int anchors, int input_w,
                                         int input_h, const std::vector<int32_t>& orig_sizes,
                                         const cuda::PostParams& params);
