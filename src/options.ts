@@ -42,6 +42,13 @@ export interface CpuOptions {
   interOpThreads?: number;
   /** Images per run for models with a dynamic batch dimension. */
   maxBatch?: number;
+  /**
+   * Whether onnxruntime's idle pool threads spin (busy-wait) for the next operator instead of sleeping.
+   * Spinning saves a few ms per image when the process has the cores to itself, and burns that CPU
+   * otherwise. Default true (onnxruntime's own); the server defaults to false, because its HTTP work
+   * shares the cores with inference.
+   */
+  spinning?: boolean;
 }
 
 export interface DetectorOptions extends Omit<DetectOptions, 'signal'> {

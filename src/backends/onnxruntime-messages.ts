@@ -13,6 +13,8 @@ export interface WorkerSessionOptions {
   fixedBatch: number | null;
   intraOpThreads: number;
   interOpThreads: number;
+  /** Pool threads busy-wait between operators (onnxruntime's session.*.allow_spinning). */
+  spinning: boolean;
 }
 
 export type ToWorker =

@@ -6,7 +6,7 @@
  * call are in flight, which bounds memory however many images a call brings.
  */
 import os from 'node:os';
-import { YoloTrtError, abortError, optionalIntInRange, throwIfAborted } from '../errors.js';
+import { YoloTrtError, abortError, invalidOption, optionalIntInRange, throwIfAborted } from '../errors.js';
 import type { ModelInfo } from '../model/types.js';
 import { callNative, loadNative } from '../native/load.js';
 import { IMAGE_STATS_FIELDS, type NativeBinding, type NativeImage } from '../native/binding.js';
@@ -26,6 +26,8 @@ export interface OnnxRuntimeBackendOptions {
   maxBatch?: number | undefined;
   /** Threads for native letterbox / NMS per chunk. Default: cores, at most 8. */
   preprocessThreads?: number | undefined;
+  /** onnxruntime pool threads busy-wait between operators. Default true (see CpuOptions.spinning). */
+  spinning?: boolean | undefined;
 }
 
 export interface ResolvedOnnxRuntimeOptions {
@@ -34,6 +36,7 @@ export interface ResolvedOnnxRuntimeOptions {
   interOpThreads: number;
   maxBatch: number;
   preprocessThreads: number;
+  spinning: boolean;
 }
 
 /** Images per run for dynamic-batch models when the caller does not say. */
@@ -68,7 +71,11 @@ export function resolveOnnxRuntimeOptions(
   const maxBatch = model.batch ?? requestedBatch ?? DEFAULT_DYNAMIC_MAX_BATCH;
   const preprocessThreads =
     check('preprocessThreads', options.preprocessThreads, MAX_THREADS) ?? Math.min(8, cpuCount);
-  return { workers, intraOpThreads, interOpThreads, maxBatch, preprocessThreads };
+  if (options.spinning !== undefined && typeof options.spinning !== 'boolean') {
+    throw invalidOption('cpu.spinning', 'true or false', options.spinning);
+  }
+  const spinning = options.spinning ?? true;
+  return { workers, intraOpThreads, interOpThreads, maxBatch, preprocessThreads, spinning };
 }
 
 export async function createOnnxRuntimeBackend(
@@ -86,6 +93,7 @@ export async function createOnnxRuntimeBackend(
     fixedBatch: model.batch,
     intraOpThreads: resolved.intraOpThreads,
     interOpThreads: resolved.interOpThreads,
+    spinning: resolved.spinning,
   });
   await pool.start();
   return new OnnxRuntimeBackend(model, native, pool, resolved);
@@ -138,6 +146,7 @@ export class OnnxRuntimeBackend implements Backend {
       workers: this.#options.workers,
       intraOpThreads: this.#options.intraOpThreads,
       interOpThreads: this.#options.interOpThreads,
+      spinning: this.#options.spinning,
       graphOptimizationLevel: 'all',
       maxBatch: this.maxBatch,
       preprocessThreads: this.#options.preprocessThreads,

@@ -121,12 +121,22 @@ export function parseModelConfig(
   }
   if (value.cpu !== undefined) {
     if (!isObject(value.cpu)) throw invalidOption(`${where}.cpu`, 'an object', value.cpu);
-    unknownKeys(`${where}.cpu`, value.cpu, ['workers', 'intraOpThreads', 'interOpThreads', 'maxBatch']);
+    unknownKeys(`${where}.cpu`, value.cpu, [
+      'workers',
+      'intraOpThreads',
+      'interOpThreads',
+      'maxBatch',
+      'spinning',
+    ]);
+    if (value.cpu.spinning !== undefined && typeof value.cpu.spinning !== 'boolean') {
+      throw invalidOption(`${where}.cpu.spinning`, 'true or false', value.cpu.spinning);
+    }
     c.cpu = dropUndefined({
       workers: num(`${where}.cpu.workers`, value.cpu.workers, 1, 64, true),
       intraOpThreads: num(`${where}.cpu.intraOpThreads`, value.cpu.intraOpThreads, 1, 1024, true),
       interOpThreads: num(`${where}.cpu.interOpThreads`, value.cpu.interOpThreads, 1, 1024, true),
       maxBatch: num(`${where}.cpu.maxBatch`, value.cpu.maxBatch, 1, 1024, true),
+      spinning: value.cpu.spinning,
     });
   }
   c.preprocessThreads = num(`${where}.preprocessThreads`, value.preprocessThreads, 1, 256, true);

@@ -400,7 +400,9 @@ export class ModelRegistry {
           imgsz: plan.config.imgsz,
           limitInputPixels: this.#o.limitInputPixels,
           preprocessThreads: plan.config.preprocessThreads,
-          cpu: plan.config.cpu,
+          // Served inference shares the cores with the HTTP work: idle pool threads sleep unless the
+          // config asks for spinning (docs/serving.md, "Overload").
+          cpu: { spinning: false, ...plan.config.cpu },
         });
         const inst = new ModelInstance({
           name: e.name,

@@ -31,6 +31,7 @@ function makePool(modelPath: string): OrtWorkerPool {
     // Sessions with their own intra-op threads: those must end with the session.
     intraOpThreads: 2,
     interOpThreads: 1,
+    spinning: true,
   });
 }
 

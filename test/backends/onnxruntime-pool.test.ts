@@ -29,6 +29,7 @@ function poolFor(spec: SyntheticModelSpec, extra: Partial<PoolOptions> = {}): Or
     fixedBatch: spec.batch === 'dynamic' ? null : (spec.batch ?? 1),
     intraOpThreads: 1,
     interOpThreads: 1,
+    spinning: true,
     ...extra,
   });
   pools.push(pool);

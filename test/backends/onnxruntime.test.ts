@@ -123,6 +123,11 @@ describe('resolveOnnxRuntimeOptions', () => {
     });
   });
 
+  it("spins onnxruntime's idle threads unless told not to", () => {
+    expect(resolveOnnxRuntimeOptions(model, {}, 2).spinning).toBe(true);
+    expect(resolveOnnxRuntimeOptions(model, { spinning: false }, 2).spinning).toBe(false);
+  });
+
   it('uses the model batch when fixed and maxBatch (default 8) when dynamic', () => {
     expect(resolveOnnxRuntimeOptions(model, { maxBatch: 4 }, 2).maxBatch).toBe(1);
     expect(resolveOnnxRuntimeOptions(dynamic, {}, 2).maxBatch).toBe(8);
@@ -130,7 +135,13 @@ describe('resolveOnnxRuntimeOptions', () => {
   });
 
   it('refuses bad values with ERR_INVALID_OPTION naming the option', () => {
-    for (const bad of [{ workers: 0 }, { intraOpThreads: 1.5 }, { interOpThreads: -1 }, { maxBatch: 'x' }]) {
+    for (const bad of [
+      { workers: 0 },
+      { intraOpThreads: 1.5 },
+      { interOpThreads: -1 },
+      { maxBatch: 'x' },
+      { spinning: 'no' },
+    ]) {
       let error: unknown;
       try {
         resolveOnnxRuntimeOptions(dynamic, bad as never, 2);
@@ -158,6 +169,13 @@ describe('CPU backend on a synthetic model', () => {
       intraOpThreads: 1,
       graphOptimizationLevel: 'all',
     });
+  });
+
+  it('gives the same rows with idle threads sleeping (spinning off)', async () => {
+    const sleeping = await backendFor(SPEC, { spinning: false, intraOpThreads: 2 });
+    expect(sleeping.describe()).toMatchObject({ spinning: false, intraOpThreads: 2 });
+    const [r] = await sleeping.detect([grayImage(640, 512)], PARAMS);
+    expect(rowsOf(r!.rows)).toEqual(KEPT.map((k) => scaleRow(k, 640, 512)));
   });
 
   it('returns the exact rows for an image twice the input size (no padding)', async () => {

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { mergeModelConfig, parseModelConfig, selectVersions } from '../../dist/server/model-config.js';
 import { parseServeConfig } from '../../dist/server/server-config.js';
+import type { DetectorOptions } from '../../dist/index.js';
+import { fakeServer, modelPath } from './helpers.js';
 
 describe('serve config file', () => {
   it('reads every field, resolving paths against the file', () => {
@@ -40,6 +42,7 @@ describe('serve config file', () => {
     [{ defaults: { versionPolicy: { newest: 2 } } }, /versionPolicy/],
     [{ limits: { bodyLimit: -1 } }, /limits\.bodyLimit/],
     [{ logLevel: 'loud' }, /logLevel/],
+    [{ defaults: { cpu: { spinning: 'yes' } } }, /cpu\.spinning/],
   ])('refuses %j naming the field', (json, message) => {
     expect(() => parseServeConfig(json, '/', 'cfg')).toThrow(message);
   });
@@ -65,5 +68,22 @@ describe('model settings', () => {
     expect(selectVersions(found, { latest: 2 })).toEqual(['10', '3']);
     expect(selectVersions(found, { all: true })).toEqual(['10', '3', '2', '1']);
     expect(selectVersions(found, { specific: ['2', '7'] })).toEqual(['2']);
+  });
+});
+
+describe('CPU settings of served models', () => {
+  it("idle onnxruntime threads sleep unless the config asks for spinning (HTTP work shares the cores)", async () => {
+    const seen: DetectorOptions[] = [];
+    const { app } = await fakeServer(
+      {
+        models: [
+          { name: 'a', path: modelPath(), config: {} },
+          { name: 'b', path: modelPath(), config: parseModelConfig({ cpu: { spinning: true, workers: 1 } }, 'b') },
+        ],
+      },
+      { onCreate: (o) => void seen.push(o) },
+    );
+    await app.close();
+    expect(seen.map((o) => o.cpu)).toEqual([{ spinning: false }, { spinning: true, workers: 1 }]);
   });
 });
