@@ -72,13 +72,17 @@ describe('model settings', () => {
 });
 
 describe('CPU settings of served models', () => {
-  it("idle onnxruntime threads sleep unless the config asks for spinning (HTTP work shares the cores)", async () => {
+  it('idle onnxruntime threads sleep unless the config asks for spinning (HTTP work shares the cores)', async () => {
     const seen: DetectorOptions[] = [];
     const { app } = await fakeServer(
       {
         models: [
           { name: 'a', path: modelPath(), config: {} },
-          { name: 'b', path: modelPath(), config: parseModelConfig({ cpu: { spinning: true, workers: 1 } }, 'b') },
+          {
+            name: 'b',
+            path: modelPath(),
+            config: parseModelConfig({ cpu: { spinning: true, workers: 1 } }, 'b'),
+          },
         ],
       },
       { onCreate: (o) => void seen.push(o) },
