@@ -1,5 +1,6 @@
 import { invalidOption } from '../errors.js';
 import { DEFAULT_ROLLBACK, type RollbackThresholds } from '../monitoring/agreement.js';
+import { isObject, num, unknownKeys } from './config-values.js';
 import { HttpError } from './http-errors.js';
 
 /**
@@ -43,23 +44,6 @@ export const FILE_CANDIDATE_VERSION = '2';
 const KEYS = ['version', 'mode', 'weight', 'maxInflight', 'window', 'rollback'];
 const ROLLBACK_KEYS = ['minF1', 'maxErrorRate', 'maxLatencyRatio', 'minPairs'];
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function number(where: string, v: unknown, min: number, max: number, integer = false): number | undefined {
-  if (v === undefined) return undefined;
-  if (
-    typeof v !== 'number' ||
-    !Number.isFinite(v) ||
-    v < min ||
-    v > max ||
-    (integer && !Number.isInteger(v))
-  ) {
-    throw invalidOption(where, `${integer ? 'an integer' : 'a number'} between ${min} and ${max}`, v);
-  }
-  return v;
-}
-
 /**
  * Validates the shape of a candidate config (ERR_INVALID_OPTION, a 400 over HTTP). `path` is taken
  * only where the caller allows it (file models); whether the version is served is checked at load.
@@ -72,9 +56,7 @@ export function parseCandidateConfig(
   if (value === null) return null;
   if (!isObject(value))
     throw invalidOption(where, 'an object { version, mode, weight, rollback } or null', value);
-  for (const k of Object.keys(value)) {
-    if (!KEYS.includes(k)) throw invalidOption(`${where}.${k}`, `one of the keys ${KEYS.join(', ')}`, k);
-  }
+  unknownKeys(where, value, KEYS);
   if (!CANDIDATE_MODES.includes(value.mode as CandidateMode)) {
     throw invalidOption(`${where}.mode`, "'shadow' or 'canary'", value.mode);
   }
@@ -85,25 +67,20 @@ export function parseCandidateConfig(
   else if (typeof v === 'string' && /^[0-9]{1,18}$/.test(v)) version = String(Number(v));
   else throw invalidOption(`${where}.version`, 'a version number such as "2"', value.version);
   const weight =
-    number(`${where}.weight`, value.weight, 0, 1) ?? (mode === 'canary' ? DEFAULT_CANARY_WEIGHT : 1);
+    num(`${where}.weight`, value.weight, 0, 1) ?? (mode === 'canary' ? DEFAULT_CANARY_WEIGHT : 1);
   const r = value.rollback ?? {};
   if (!isObject(r)) throw invalidOption(`${where}.rollback`, 'an object', r);
-  for (const k of Object.keys(r)) {
-    if (!ROLLBACK_KEYS.includes(k)) {
-      throw invalidOption(`${where}.rollback.${k}`, `one of the keys ${ROLLBACK_KEYS.join(', ')}`, k);
-    }
-  }
+  unknownKeys(`${where}.rollback`, r, ROLLBACK_KEYS);
   const rollback: RollbackThresholds = {
-    minF1: number(`${where}.rollback.minF1`, r.minF1, 0, 1) ?? DEFAULT_ROLLBACK.minF1,
+    minF1: num(`${where}.rollback.minF1`, r.minF1, 0, 1) ?? DEFAULT_ROLLBACK.minF1,
     maxErrorRate:
-      number(`${where}.rollback.maxErrorRate`, r.maxErrorRate, 0, 1) ?? DEFAULT_ROLLBACK.maxErrorRate,
+      num(`${where}.rollback.maxErrorRate`, r.maxErrorRate, 0, 1) ?? DEFAULT_ROLLBACK.maxErrorRate,
     maxLatencyRatio:
-      number(`${where}.rollback.maxLatencyRatio`, r.maxLatencyRatio, 0, 1e6) ??
-      DEFAULT_ROLLBACK.maxLatencyRatio,
+      num(`${where}.rollback.maxLatencyRatio`, r.maxLatencyRatio, 0, 1e6) ?? DEFAULT_ROLLBACK.maxLatencyRatio,
     minImages:
-      number(`${where}.rollback.minPairs`, r.minPairs, 1, 1_000_000, true) ?? DEFAULT_ROLLBACK.minImages,
+      num(`${where}.rollback.minPairs`, r.minPairs, 1, 1_000_000, true) ?? DEFAULT_ROLLBACK.minImages,
   };
-  const window = number(`${where}.window`, value.window, 1, 1_000_000, true) ?? DEFAULT_WINDOW;
+  const window = num(`${where}.window`, value.window, 1, 1_000_000, true) ?? DEFAULT_WINDOW;
   if (window < rollback.minImages) {
     throw invalidOption(`${where}.window`, `at least rollback.minPairs (${rollback.minImages})`, window);
   }
@@ -111,7 +88,7 @@ export function parseCandidateConfig(
     version,
     mode,
     weight,
-    maxInflight: number(`${where}.maxInflight`, value.maxInflight, 1, 1024, true) ?? DEFAULT_MAX_INFLIGHT,
+    maxInflight: num(`${where}.maxInflight`, value.maxInflight, 1, 1024, true) ?? DEFAULT_MAX_INFLIGHT,
     window,
     rollback,
     ...(options.path === undefined ? {} : { path: options.path }),

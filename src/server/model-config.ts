@@ -1,5 +1,6 @@
 import { invalidOption } from '../errors.js';
 import { parseCandidateConfig, type CandidateConfig } from './candidate-config.js';
+import { isObject, num, unknownKeys } from './config-values.js';
 import type { BackendRequest, CpuOptions } from '../options.js';
 import { DEFAULT_BATCHING, type BatchingConfig } from './model-instance.js';
 
@@ -32,30 +33,6 @@ export interface ModelConfig {
 export type VersionPolicy = { latest: number } | { all: true } | { specific: string[] };
 
 export const DEFAULT_MODEL_FILENAME = 'model.onnx';
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function unknownKeys(where: string, v: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const k of Object.keys(v)) {
-    if (!allowed.includes(k))
-      throw invalidOption(`${where}.${k}`, `one of the keys ${allowed.join(', ')}`, k);
-  }
-}
-
-function num(where: string, v: unknown, min: number, max: number, integer = false): number | undefined {
-  if (v === undefined) return undefined;
-  if (
-    typeof v !== 'number' ||
-    !Number.isFinite(v) ||
-    v < min ||
-    v > max ||
-    (integer && !Number.isInteger(v))
-  ) {
-    throw invalidOption(where, `${integer ? 'an integer' : 'a number'} between ${min} and ${max}`, v);
-  }
-  return v;
-}
 
 const MODEL_KEYS = [
   'backend',

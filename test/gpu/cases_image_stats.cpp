@@ -181,20 +181,10 @@ std::string run_detect(const Paths& paths, const std::vector<OwnedImage>& images
 }  // namespace
 
 void register_image_stats_cases(const Paths& paths) {
-  const struct {
-    PixelFormat format;
-    const char* name;
-  } formats[] = {{PixelFormat::kRGB, "rgb"},
-                 {PixelFormat::kBGR, "bgr"},
-                 {PixelFormat::kRGBA, "rgba"},
-                 {PixelFormat::kBGRA, "bgra"},
-                 {PixelFormat::kGray, "gray"}};
-  // Linear down with side padding, area 2x without padding, copy with top/bottom padding, linear up.
-  const Shape sizes[] = {{810, 1080}, {1280, 1280}, {640, 480}, {301, 157}};
-  const int pads[] = {0, 1, 13, 64};
-  for (const auto& f : formats) {
+  for (const auto& f : kAllFormats) {
     for (int k = 0; k < 4; ++k) {
-      const Item item{sizes[k], f.format, pads[k]};
+      const ResizeModeSource& src = kResizeModeSources[k];
+      const Item item{{src.w, src.h}, f.format, src.pad};
       const cuda::ElementType type = k % 2 == 0 ? cuda::ElementType::kFloat32 : cuda::ElementType::kFloat16;
       add_case("image statistics: formats and resize modes",
                std::string(f.name) + " " + shape_name({item}) + " stride+" + std::to_string(item.pad),

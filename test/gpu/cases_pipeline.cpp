@@ -53,22 +53,11 @@ std::string run_pipeline(const Paths& paths, const std::vector<OwnedImage>& imag
 }  // namespace
 
 void register_pipeline_cases(const Paths& paths) {
-  const struct {
-    PixelFormat format;
-    const char* name;
-  } formats[] = {{PixelFormat::kRGB, "rgb"},
-                 {PixelFormat::kBGR, "bgr"},
-                 {PixelFormat::kRGBA, "rgba"},
-                 {PixelFormat::kBGRA, "bgra"},
-                 {PixelFormat::kGray, "gray"}};
-  // Sizes chosen to hit each resize mode: linear down, area 2x, copy, linear up.
-  const Shape sizes[] = {{810, 1080}, {1280, 1280}, {640, 480}, {301, 157}};
-  const int pads[] = {0, 1, 13, 64};
-  for (const auto& f : formats) {
+  for (const auto& f : kAllFormats) {
     for (int k = 0; k < 4; ++k) {
       const PixelFormat format = f.format;
-      const Shape s = sizes[k];
-      const int pad = pads[k];
+      const Shape s{kResizeModeSources[k].w, kResizeModeSources[k].h};
+      const int pad = kResizeModeSources[k].pad;
       add_case("pipeline: formats and strides",
                std::string(f.name) + " " + std::to_string(s.w) + "x" + std::to_string(s.h) + " stride+" +
                    std::to_string(pad),

@@ -26,6 +26,26 @@ OwnedImage fixture_source(const Paths& paths, const std::string& kind, int width
 // A generated image of `format` with `pad` extra bytes per row (filled with garbage).
 OwnedImage make_image(int width, int height, PixelFormat format, int pad, uint32_t seed);
 
+// The matrix the pipeline and image-statistics cases sweep: every pixel format, and four source sizes
+// (each with its own row padding) chosen to hit each resize mode into 640 x 640: linear down, area 2x,
+// copy, linear up.
+struct NamedFormat {
+  PixelFormat format;
+  const char* name;
+};
+inline constexpr NamedFormat kAllFormats[] = {{PixelFormat::kRGB, "rgb"},
+                                              {PixelFormat::kBGR, "bgr"},
+                                              {PixelFormat::kRGBA, "rgba"},
+                                              {PixelFormat::kBGRA, "bgra"},
+                                              {PixelFormat::kGray, "gray"}};
+struct ResizeModeSource {
+  int w;
+  int h;
+  int pad;
+};
+inline constexpr ResizeModeSource kResizeModeSources[] = {
+    {810, 1080, 0}, {1280, 1280, 1}, {640, 480, 13}, {301, 157, 64}};
+
 // Recorded yolo11n raw outputs ([84, 8400] float32 per image; unrecorded anchors score 0).
 struct RecordedOutputs {
   int channels = 0;

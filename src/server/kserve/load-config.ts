@@ -1,6 +1,7 @@
 import { isYoloTrtError } from '../../errors.js';
 import { badRequest } from '../http-errors.js';
 import { mergeModelConfig, parseModelConfig, type ModelConfig } from '../model-config.js';
+import { isObject } from '../config-values.js';
 
 /**
  * The `config` parameter of a repository load (HTTP `parameters.config`, gRPC `parameters["config"]`):
@@ -47,9 +48,6 @@ const YOLO_KEYS = [
   'batching',
   'candidate',
 ];
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function parseLoadConfig(config: string | undefined, model: string): ModelConfig | undefined {
   if (config === undefined) return undefined;
