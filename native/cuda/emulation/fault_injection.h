@@ -32,7 +32,10 @@ inline FaultState& fault_state() {
   return state;
 }
 
-// Errors after which CUDA's documentation says the process must be restarted.
+// Errors after which CUDA's documentation says the process must be restarted: what the emulated runtime
+// does with them (every later call fails too). Deliberately its own list, not cuda_check.h's
+// is_sticky_error(): the emulation plays the real runtime that the product's classification is tested
+// against, so sharing one list would let a wrong entry pass its own test.
 inline bool emulated_error_is_sticky(cudaError_t e) {
   switch (e) {
     case cudaErrorECCUncorrectable:
