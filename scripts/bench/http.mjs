@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     'overhead-duration': { type: 'string', default: '3' },
     tables: { type: 'string', default: 'latency,overload' },
-    'overload-duration': { type: 'string', default: '8' },
+    'overload-duration': { type: 'string', default: '10' },
     out: { type: 'string', default: '.bench/http.json' },
   },
 });
