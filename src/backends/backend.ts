@@ -1,4 +1,4 @@
-import type { NativeImage } from '../native/binding.js';
+import { IMAGE_STATS_FIELDS, type NativeImage } from '../native/binding.js';
 import type { ModelInfo } from '../model/types.js';
 
 export type BackendName = 'cpu' | 'tensorrt';
@@ -22,6 +22,23 @@ export interface BackendImageResult {
   speed: { preprocess: number; inference: number; postprocess: number };
   /** With params.imageStats, where the backend supports it: the native statistics, in their order. */
   imageStats?: Float64Array;
+}
+
+/**
+ * One batch's results: each image's rows with the batch's per-image speed, and its slice of the
+ * batch's statistics (IMAGE_STATS_FIELDS values per image, images in order) when they were measured.
+ */
+export function batchResults(
+  rows: readonly Float32Array[],
+  speed: BackendImageResult['speed'],
+  stats: Float64Array | undefined,
+): BackendImageResult[] {
+  const fields = IMAGE_STATS_FIELDS.length;
+  return rows.map((r, i) =>
+    stats === undefined
+      ? { rows: r, speed: { ...speed } }
+      : { rows: r, speed: { ...speed }, imageStats: stats.subarray(i * fields, (i + 1) * fields) },
+  );
 }
 
 /**

@@ -9,9 +9,9 @@ import os from 'node:os';
 import { YoloTrtError, abortError, invalidOption, optionalIntInRange, throwIfAborted } from '../errors.js';
 import type { ModelInfo } from '../model/types.js';
 import { callNative, loadNative } from '../native/load.js';
-import { IMAGE_STATS_FIELDS, type NativeBinding, type NativeImage } from '../native/binding.js';
+import type { NativeBinding, NativeImage } from '../native/binding.js';
 import { checkTensorInput } from './tensor-input.js';
-import type { Backend, BackendImageResult, DetectParams } from './backend.js';
+import { batchResults, type Backend, type BackendImageResult, type DetectParams } from './backend.js';
 import { OrtWorkerPool } from './onnxruntime-pool.js';
 import type { RunOutput } from './onnxruntime-pool.js';
 
@@ -306,12 +306,7 @@ export class OnnxRuntimeBackend implements Backend {
       inference: out.ms / chunk.n,
       postprocess: post.msPerImage,
     };
-    const fields = IMAGE_STATS_FIELDS.length;
-    return post.detections.map((rows, i) =>
-      chunk.stats === undefined
-        ? { rows, speed: { ...speed } }
-        : { rows, speed: { ...speed }, imageStats: chunk.stats.subarray(i * fields, (i + 1) * fields) },
-    );
+    return batchResults(post.detections, speed, chunk.stats);
   }
 
   /** Native postprocess for the model's output layout: classic (decode + NMS) or end-to-end rows. */

@@ -14,7 +14,6 @@ import { engineHints, splitEngineFile, type EngineHints } from '../model/engine-
 import { anchorCount } from '../model/load-model.js';
 import type { ModelInfo } from '../model/types.js';
 import {
-  IMAGE_STATS_FIELDS,
   type GpuDetectParams,
   type GpuDetectResult,
   type NativeBinding,
@@ -26,7 +25,7 @@ import {
 import { callNative, loadNative } from '../native/load.js';
 import { removeCachedPlan } from '../engine-cache/store.js';
 import { checkTensorInput } from './tensor-input.js';
-import type { Backend, BackendImageResult, DetectParams } from './backend.js';
+import { batchResults, type Backend, type BackendImageResult, type DetectParams } from './backend.js';
 import { obtainPlan, requireTensorRt, type ObtainedPlan } from './tensorrt-plan.js';
 import {
   resolveTensorRtOptions,
@@ -107,15 +106,7 @@ function perImage(result: GpuDetectResult, n: number): BackendImageResult[] {
     inference: result.timing.inference / n,
     postprocess: result.timing.postprocess / n,
   };
-  const stats = result.stats;
-  const fields = IMAGE_STATS_FIELDS.length;
-  return result.detections
-    .slice(0, n)
-    .map((rows, i) =>
-      stats === undefined
-        ? { rows, speed: { ...speed } }
-        : { rows, speed: { ...speed }, imageStats: stats.subarray(i * fields, (i + 1) * fields) },
-    );
+  return batchResults(result.detections.slice(0, n), speed, result.stats);
 }
 
 export class TensorRtBackend implements Backend {

@@ -146,19 +146,36 @@ export const DEFAULT_ROLLBACK: Readonly<RollbackThresholds> = {
   minImages: 50,
 };
 
+/** The rule a rollback decision rests on (a metric label: a few fixed values, unlike the message). */
+export type RollbackRule = 'error_rate' | 'f1' | 'latency';
+
+/** Which rule says the candidate should be rolled back now, and why in words; null when none does. */
+export function rollbackCause(
+  stats: AgreementStats,
+  t: RollbackThresholds = DEFAULT_ROLLBACK,
+): { rule: RollbackRule; reason: string } | null {
+  if (stats.images + stats.candidateErrors < t.minImages) return null;
+  if (stats.errorRate > t.maxErrorRate) {
+    return {
+      rule: 'error_rate',
+      reason: `candidate error rate ${stats.errorRate.toFixed(3)} > ${t.maxErrorRate}`,
+    };
+  }
+  if (stats.images < t.minImages) return null;
+  if (stats.f1 < t.minF1) return { rule: 'f1', reason: `agreement F1 ${stats.f1.toFixed(3)} < ${t.minF1}` };
+  if (stats.latencyRatio > t.maxLatencyRatio) {
+    return {
+      rule: 'latency',
+      reason: `candidate latency ${stats.latencyRatio.toFixed(2)}x the primary's > ${t.maxLatencyRatio}x`,
+    };
+  }
+  return null;
+}
+
 /** Why the candidate should be rolled back now, or null. */
 export function rollbackReason(
   stats: AgreementStats,
   t: RollbackThresholds = DEFAULT_ROLLBACK,
 ): string | null {
-  if (stats.images + stats.candidateErrors < t.minImages) return null;
-  if (stats.errorRate > t.maxErrorRate) {
-    return `candidate error rate ${stats.errorRate.toFixed(3)} > ${t.maxErrorRate}`;
-  }
-  if (stats.images < t.minImages) return null;
-  if (stats.f1 < t.minF1) return `agreement F1 ${stats.f1.toFixed(3)} < ${t.minF1}`;
-  if (stats.latencyRatio > t.maxLatencyRatio) {
-    return `candidate latency ${stats.latencyRatio.toFixed(2)}x the primary's > ${t.maxLatencyRatio}x`;
-  }
-  return null;
+  return rollbackCause(stats, t)?.reason ?? null;
 }

@@ -47,6 +47,7 @@ export {
   DEFAULT_ROLLBACK,
   MATCH_IOU,
   matchDetections,
+  rollbackCause,
   rollbackReason,
   type AgreementStats,
   type RollbackThresholds,

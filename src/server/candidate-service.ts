@@ -3,7 +3,7 @@ import { isYoloTrtError } from '../errors.js';
 import {
   AgreementTracker,
   DEFAULT_ROLLBACK,
-  rollbackReason,
+  rollbackCause,
   type AgreementStats,
   type RollbackThresholds,
 } from '../monitoring/agreement.js';
@@ -81,14 +81,9 @@ interface Log {
   warn(obj: object, msg: string): void;
 }
 
-/** The reason label of yolo_trt_candidate_rollbacks_total: a few fixed values, not the message. */
+/** The reason label of yolo_trt_candidate_rollbacks_total: the automatic rules, or manual. */
 const ROLLBACK_REASONS = ['error_rate', 'f1', 'latency', 'manual'] as const;
-function reasonLabel(reason: string): (typeof ROLLBACK_REASONS)[number] {
-  if (reason.startsWith('candidate error rate')) return 'error_rate';
-  if (reason.startsWith('agreement F1')) return 'f1';
-  if (reason.startsWith('candidate latency')) return 'latency';
-  return 'manual';
-}
+type RollbackLabel = (typeof ROLLBACK_REASONS)[number];
 
 const speedMs = (r: DetectResult): number => r.speed.preprocess + r.speed.inference + r.speed.postprocess;
 
@@ -184,7 +179,10 @@ export class CandidateService {
     };
   }
 
-  /** The GET /v2/models/{name}/candidate answer (400 ERR_MODEL_NOT_FOUND for an unknown model). */
+  /**
+   * The GET /v2/models/{name}/candidate answer (the registry's 400 ERR_MODEL_NOT_FOUND for an unknown
+   * model; the route answers 404 before asking).
+   */
   report(name: string): CandidateReport {
     const routing = this.#registry.routing(name);
     const state = this.#states.get(name);
@@ -238,7 +236,7 @@ export class CandidateService {
     reason = 'manual rollback',
   ): { model: string; primary: string | null; rolledBack: string; reason: string } {
     const { version, primary } = this.#registry.rollback(name);
-    this.#recordRollback(name, version, reason, false);
+    this.#recordRollback(name, version, reason, 'manual');
     return { model: name, primary: primary ?? null, rolledBack: version, reason };
   }
 
@@ -354,20 +352,21 @@ export class CandidateService {
   }
 
   #decide(name: string, state: ModelState): void {
-    const reason = rollbackReason(state.tracker.stats(), state.config.rollback);
-    if (reason === null || !state.active) return;
+    const cause = rollbackCause(state.tracker.stats(), state.config.rollback);
+    if (cause === null || !state.active) return;
     // Only the candidate this state measures is rolled back (a newer load may have replaced it).
     if (this.#registry.candidate(name)?.candidate !== state.candidate) return;
     const { version } = this.#registry.rollback(name);
-    this.#recordRollback(name, version, reason, true);
+    this.#recordRollback(name, version, cause.reason, cause.rule);
   }
 
-  #recordRollback(name: string, version: string, reason: string, automatic: boolean): void {
+  #recordRollback(name: string, version: string, reason: string, label: RollbackLabel): void {
+    const automatic = label !== 'manual';
     const state = this.#states.get(name);
     if (state !== undefined) state.active = false;
     const lastRollback: LastRollback = { at: new Date().toISOString(), version, reason, automatic };
     this.#history.set(name, { event: 'rolled_back', lastRollback });
-    this.#rollbacks.inc({ model: name, version, reason: automatic ? reasonLabel(reason) : 'manual' });
+    this.#rollbacks.inc({ model: name, version, reason: label });
     this.#log?.warn(
       { model: name, version, reason, automatic },
       automatic ? 'candidate rolled back automatically' : 'candidate rolled back',

@@ -6,6 +6,7 @@ import type { ServerDriftOptions } from './drift-service.js';
 import type { ServerCaptureOptions } from './capture-service.js';
 import type { ServerLimits } from './context.js';
 import { parseCandidateConfig } from './candidate-config.js';
+import { isObject } from './config-values.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 
 /**
@@ -129,8 +130,7 @@ export function parseServeConfig(json: unknown, baseDir: string, where: string):
 }
 
 function splitCandidate(spec: unknown): { candidate: unknown; rest: unknown } {
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
-    return { candidate: undefined, rest: spec };
+  if (!isObject(spec)) return { candidate: undefined, rest: spec };
   const { candidate, ...rest } = spec as Record<string, unknown>;
   return { candidate, rest };
 }
@@ -140,10 +140,8 @@ function splitCandidate(spec: unknown): { candidate: unknown; rest: unknown } {
  * file, served as version 2 unless `candidate.version` says otherwise), or by version as elsewhere.
  */
 function parseFileCandidate(c: unknown, baseDir: string, where: string) {
-  if (typeof c !== 'object' || c === null || Array.isArray(c) || !('path' in c)) {
-    return parseCandidateConfig(c, where);
-  }
-  const { path: file, ...rest } = c as Record<string, unknown>;
+  if (!isObject(c) || !('path' in c)) return parseCandidateConfig(c, where);
+  const { path: file, ...rest } = c;
   if (typeof file !== 'string' || file === '')
     throw invalidOption(`${where}.path`, 'a path to an ONNX file', file);
   return parseCandidateConfig(rest, where, { path: path.resolve(baseDir, file) });

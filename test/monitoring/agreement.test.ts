@@ -4,6 +4,7 @@ import {
   AgreementTracker,
   DEFAULT_ROLLBACK,
   matchDetections,
+  rollbackCause,
   rollbackReason,
   type DetectResult,
 } from '../../dist/index.js';
@@ -76,5 +77,10 @@ describe('agreement', () => {
     expect(rollbackReason({ ...base, latencyRatio: 5 })).toMatch(/latency/);
     expect(rollbackReason({ ...base, images: 10, f1: 0.1 })).toBeNull();
     expect(DEFAULT_ROLLBACK.minF1).toBe(0.8);
+    // The rule behind each reason (the metric's label), without parsing the words.
+    expect(rollbackCause({ ...base, f1: 0.5 })?.rule).toBe('f1');
+    expect(rollbackCause({ ...base, errorRate: 0.2, candidateErrors: 25 })?.rule).toBe('error_rate');
+    expect(rollbackCause({ ...base, latencyRatio: 5 })?.rule).toBe('latency');
+    expect(rollbackCause(base)).toBeNull();
   });
 });
